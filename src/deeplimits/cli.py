@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     solve = subcommands.add_parser("solve-limit", help="minimise the continuum energy E_inf from the same R starts")
     _add_run_options(solve)
-    solve.add_argument("--restarts", type=int, default=1, help="number R of starts (default 1)")
+    which = solve.add_mutually_exclusive_group()
+    which.add_argument("--restarts", type=int, default=1, help="solve from starts 0..R-1 (default 1)")
+    which.add_argument("--restart", type=int, help="solve from start r only, as one job of a workflow")
     solve.add_argument("--out-dir", type=Path, required=True, help="folder of restart{r}.npz and restart{r}.json")
     solve.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True, help="estimate the error by refinement (default on)")
     solve.add_argument("--checkpoint-dir", type=Path, help="folder of L-BFGS checkpoints; a rerun resumes from them")

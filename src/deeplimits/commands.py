@@ -195,10 +195,16 @@ def solve_limit(arguments: argparse.Namespace) -> None:
     optimiser = resolve("optimiser", arguments, file_values)
     init_settings = resolve("initialisation", arguments, file_values)
     continuum = resolve("continuum", arguments, file_values)
-    if arguments.restarts < 1:
+    if arguments.restart is not None:
+        if arguments.restart < 0:
+            raise ValueError(f"--restart must be >= 0, got {arguments.restart}")
+        restarts = [arguments.restart]
+    elif arguments.restarts < 1:
         raise ValueError(f"--restarts must be >= 1, got {arguments.restarts}")
+    else:
+        restarts = range(arguments.restarts)
 
-    for restart in range(arguments.restarts):
+    for restart in restarts:
         start = InitialFunction(init_settings, restart, settings.state_dim, dataset.n_classes)
         checkpoint = arguments.checkpoint_dir / f"restart{restart}.npz" if arguments.checkpoint_dir else None
         logger.info("solving the continuum problem, restart %d, degree %d", restart, continuum.degree)
