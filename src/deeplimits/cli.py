@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 
 from . import commands
+from .analysis import commands as analysis_commands
+from .reporting import commands as reporting_commands
 from .datasets import DATASET_NAMES
 from .initialisation import INITIALISATIONS
 from .limit import ADAPTIVE_METHODS
@@ -126,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         add(check)
     check.set_defaults(handler=commands.forward_check)
 
+    analysis_commands.register(subcommands)
+    reporting_commands.register(subcommands)
     return parser
 
 

@@ -69,7 +69,7 @@ def solve_continuum(
         start = ContinuumParameters(as_tensor(project(function, continuum.degree)), as_tensor(W), as_tensor(c), settings.state_dim)
 
     started = time.perf_counter()
-    digest_extra = {"optimiser": optimiser.to_dict(), "continuum": continuum.to_dict(), **fingerprint_extra}
+    digest_extra = {"optimiser": optimiser.trajectory_settings(), "continuum": continuum.to_dict(), **fingerprint_extra}
     result, resumed_from = minimise_with_checkpoints(
         problem.objective,
         problem.pack(start),

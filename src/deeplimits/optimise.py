@@ -205,8 +205,10 @@ def minimise(
         def along(x, t, d):
             return evaluate(x + t * d)
 
+        # torch's default tolerance_change of 1e-9 ends the zoom once the bracket times
+        # max|d| is below it, which stalls the iteration near minimisers of flat energies.
         value, gradient, step, line_evaluations = _strong_wolfe(
-            along, state.x, step, direction, state.value, state.gradient, slope
+            along, state.x, step, direction, state.value, state.gradient, slope, tolerance_change=1e-14
         )
         state.evaluations += line_evaluations
 

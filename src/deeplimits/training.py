@@ -71,6 +71,14 @@ class OptimiserSettings:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def trajectory_settings(self) -> dict:
+        """Return the settings that change the iterates, to identify checkpoints.
+
+        ``tolerance`` and ``max_iter`` only decide where the iteration stops, so a run may
+        resume from a checkpoint with a tighter tolerance or a higher cap.
+        """
+        return {"history_size": self.history_size, "alpha_floor": self.alpha_floor, "initial_step": self.initial_step}
+
 
 class DiscreteProblem:
     """The energy E_N of one data set at one depth, as a function of a flat unknown vector.
@@ -302,7 +310,7 @@ def train(
         problem.objective,
         initial,
         optimiser,
-        problem.fingerprint({"optimiser": optimiser.to_dict(), **fingerprint_extra}),
+        problem.fingerprint({"optimiser": optimiser.trajectory_settings(), **fingerprint_extra}),
         checkpoint=checkpoint,
         checkpoint_seconds=checkpoint_seconds,
         checkpoint_iterations=checkpoint_iterations,
