@@ -1,0 +1,66 @@
+"""Tests of atomic artifact writing and checked reading."""
+
+import json
+
+import numpy as np
+import pytest
+
+from deeplimits.artifacts import atomic_path, provenance, read_json, read_npz, write_json, write_npz
+
+
+def test_npz_roundtrip_without_pickle(tmp_path):
+    path = tmp_path / "sub" / "arrays.npz"
+
+    write_npz(path, {"a": np.arange(3.0), "name": np.str_("moons")})
+
+    arrays = read_npz(path, required=("a", "name"))
+    assert np.array_equal(arrays["a"], np.arange(3.0))
+    assert str(arrays["name"]) == "moons"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["arrays.npz"]
+
+
+def test_object_arrays_are_rejected(tmp_path):
+    with pytest.raises(TypeError, match="array 'bad' has dtype object"):
+        write_npz(tmp_path / "x.npz", {"bad": np.array([{}, 1], dtype=object)})
+    assert not any(tmp_path.iterdir())
+
+
+def test_missing_arrays_are_named(tmp_path):
+    write_npz(tmp_path / "x.npz", {"a": np.zeros(1)})
+
+    with pytest.raises(KeyError, match=r"missing arrays \['K'\]; the file has \['a'\]"):
+        read_npz(tmp_path / "x.npz", required=("a", "K"))
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "result.json"
+    target.write_text("old")
+
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as temporary:
+            temporary.write_text("half")
+            raise RuntimeError("killed")
+
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+def test_json_rejects_nan(tmp_path):
+    with pytest.raises(ValueError):
+        write_json(tmp_path / "m.json", {"energy": float("nan")})
+    assert not any(tmp_path.iterdir())
+
+
+def test_json_converts_numpy(tmp_path):
+    write_json(tmp_path / "m.json", {"x": np.float64(1.5), "v": np.arange(2)})
+
+    assert read_json(tmp_path / "m.json") == {"v": [0, 1], "x": 1.5}
+
+
+def test_provenance_lists_versions():
+    record = provenance("cpu")
+
+    assert record["packages"]["torch"]
+    assert record["packages"]["torchdiffeq"]
+    assert record["device"] == "cpu"
+    json.dumps(record)
