@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--restarts", type=int, default=1, help="solve from starts 0..R-1 (default 1)")
     which.add_argument("--restart", type=int, help="solve from start r only, as one job of a workflow")
     solve.add_argument("--out-dir", type=Path, required=True, help="folder of restart{r}.npz and restart{r}.json")
+    solve.add_argument(
+        "--start-from",
+        type=Path,
+        help="trained model (.npz) whose parameters, projected onto the basis, start the solve instead of the smooth "
+        "start; finds the continuum branch that a deep network reached (writes start_from metadata)",
+    )
     solve.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True, help="estimate the error by refinement (default on)")
     solve.add_argument("--checkpoint-dir", type=Path, help="folder of L-BFGS checkpoints; a rerun resumes from them")
     solve.add_argument("--checkpoint-seconds", type=float, default=30.0, help="seconds between checkpoints (default 30)")

@@ -19,7 +19,7 @@ from .legendre import project
 from .limit import ContinuumParameters, ContinuumSettings
 from .limit_solver import refinement_errors, solve_continuum
 from .forward_check import forward_consistency
-from .records import load_continuum, save_continuum, save_discrete
+from .records import load_continuum, load_discrete, save_continuum, save_discrete
 from .settings import EnergySettings
 from .training import OptimiserSettings, accuracy, train as train_depth
 
@@ -206,12 +206,16 @@ def solve_limit(arguments: argparse.Namespace) -> None:
 
     for restart in restarts:
         start = InitialFunction(init_settings, restart, settings.state_dim, dataset.n_classes)
+        start_point = (start.theta, start.W, start.c)
+        if arguments.start_from is not None:
+            start_point = _model_start(arguments.start_from, settings.state_dim)
         checkpoint = arguments.checkpoint_dir / f"restart{restart}.npz" if arguments.checkpoint_dir else None
-        logger.info("solving the continuum problem, restart %d, degree %d", restart, continuum.degree)
+        logger.info("solving the continuum problem, restart %d, degree %d, from %s", restart, continuum.degree,
+                    arguments.start_from or "the smooth start")
         result = solve_continuum(
             data["x_train"], data["y_train"], dataset.n_classes, settings, continuum, optimiser,
-            (start.theta, start.W, start.c),
-            {"initialisation": init_settings.to_dict(), "restart": restart},
+            start_point,
+            {"initialisation": init_settings.to_dict(), "restart": restart, "start_from": str(arguments.start_from)},
             checkpoint=checkpoint,
             checkpoint_seconds=arguments.checkpoint_seconds,
             progress=not arguments.no_progress,
@@ -240,12 +244,29 @@ def solve_limit(arguments: argparse.Namespace) -> None:
             "resumed_from_iteration": result.resumed_from_iteration,
             "wall_time": result.wall_time,
             "refinement": refinement,
+            "start_from": None if arguments.start_from is None else str(arguments.start_from),
             "train_accuracy": _continuum_accuracy(params, data["x_train"], data["y_train"], settings, continuum),
             "test_accuracy": _continuum_accuracy(params, data["x_test"], data["y_test"], settings, continuum),
         }
         save_continuum(arguments.out_dir / f"restart{restart}", params, metrics)
         logger.info("restart %d: E_inf = %.12g, estimated error %s", restart, metrics["energy"]["total"],
                     "not computed" if refinement is None else f"{refinement['estimate']['energy']:.2e}")
+
+
+def _model_start(path: Path, state_dim: int):
+    """Return a start ``(theta function, W, c)`` from the piecewise-constant interpolant of a trained model."""
+    params, _ = load_discrete(Path(path).with_suffix(""))
+    if params.K.shape[-1] != state_dim:
+        raise ValueError(f"--start-from {path} has state dimension {params.K.shape[-1]}, but the energy uses {state_dim}; pass --state-dim {params.K.shape[-1]}")
+    values = params.theta.numpy()
+    depth = values.shape[0]
+
+    def theta(times):
+        # Layer of each time; the projection's Gauss nodes never fall on a grid point t_k.
+        layers = np.minimum((np.asarray(times) * depth).astype(int), depth - 1)
+        return values[layers]
+
+    return theta, params.W.numpy(), params.c.numpy()
 
 
 def _continuum_accuracy(params, x, y, settings, continuum) -> float:
