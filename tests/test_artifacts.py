@@ -1,6 +1,8 @@
 """Tests of atomic artifact writing and checked reading."""
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -17,6 +19,16 @@ def test_npz_roundtrip_without_pickle(tmp_path):
     assert np.array_equal(arrays["a"], np.arange(3.0))
     assert str(arrays["name"]) == "moons"
     assert sorted(p.name for p in path.parent.iterdir()) == ["arrays.npz"]
+
+
+def test_written_files_follow_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        write_json(tmp_path / "m.json", {"a": 1})
+    finally:
+        os.umask(previous)
+
+    assert stat.S_IMODE((tmp_path / "m.json").stat().st_mode) == 0o644
 
 
 def test_object_arrays_are_rejected(tmp_path):

@@ -56,10 +56,18 @@ def atomic_path(path: str | os.PathLike, suffix: str = ""):
     os.close(handle)
     try:
         yield Path(temporary)
+        # mkstemp creates the file with mode 0600; give it the mode a plain open() would.
+        os.chmod(temporary, 0o666 & ~_current_umask())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_npz(path: str | os.PathLike, arrays: Mapping[str, Any]) -> None:

@@ -112,7 +112,7 @@ def refinement_errors(
     """Estimate the error of E_inf and theta_inf by re-solving on refined discretisations.
 
     Three variants start from ``solution`` and are minimised again: the basis degree
-    raised by 2, the RK4 step halved, and the gradient tolerance divided by 10 with the
+    raised by 2 (skipped for degree 0, the constant-parameter problem), the RK4 step halved, and the gradient tolerance divided by 10 with the
     adaptive tolerances divided by 100. Each reports ``energy`` (absolute change of the
     energy of record), ``theta_l2`` and ``theta_linf`` (distance of theta) and
     ``classifier`` (Frobenius distance of (W, c)). ``estimate`` is the maximum over the
@@ -126,6 +126,11 @@ def refinement_errors(
             replace(optimiser, tolerance=optimiser.tolerance / 10),
         ),
     }
+
+    if continuum.degree == 0:
+        # Degree 0 is the constant-parameter problem itself, not a truncation of the ODE
+        # problem: raising the degree would solve a different problem.
+        del variants["degree"]
 
     reference = solution.params
     errors = {}
