@@ -95,8 +95,11 @@ write_config() {
     cat >"$CONF" <<EOF
 # One-node SLURM for this project's tests, written by .ci/slurm.sh.
 ClusterName=deeplimits
-# Controller and node both talk over the loopback address only.
+# Controller and node both talk over the loopback address only. NoInAddrAny
+# makes slurmd listen on 127.0.0.1 instead of all interfaces (slurmctld 22.05
+# still listens on all interfaces).
 SlurmctldHost=$host(127.0.0.1)
+CommunicationParameters=NoInAddrAny
 # The daemons run as root, because a fresh host has no separate slurm user.
 SlurmUser=root
 AuthType=auth/munge

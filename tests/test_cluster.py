@@ -32,17 +32,19 @@ WORKFLOW_PATHS = ("Snakefile", "workflow", "config", "profiles")
 SMOKE_CONFIG = "config/smoke.yaml"
 SLURM_SCRIPT = REPO / ".ci" / "slurm.sh"
 
-# Rules that the slurm-gpu profile gives a GPU; every other rule must not get one.
-GPU_RULES = frozenset({"train_resnet", "solve_limit"})
+# Rules that the slurm-gpu profile gives a GPU. Every other rule must not get one.
+GPU_RULES = frozenset({"train_resnet", "solve_limit", "solve_limit_from_deepest"})
 
 # Measured run times differ between any two runs, so the comparison of results
 # leaves out the compute-cost table and these columns of the other CSV files.
 COST_TABLE_PATTERN = "*compute_cost*"
 TIMING_COLUMNS = frozenset({"wall_time"})
 
-# Bound on one Snakemake run in seconds. The smoke workflow takes seconds of
-# compute. Through SLURM, each dependency level adds a status-polling delay of
-# 5 s or more, and the delay grows by 10 s per poll in which no job finished.
+# Bound on one Snakemake run in seconds. On a 2-core host shared with other
+# work, the smoke workflow (76 jobs) took about 15 minutes, both through SLURM and
+# locally. Through SLURM, each dependency level also waits for a status poll,
+# 5 s or more after submission, and the wait grows by 10 s per poll in which no
+# job finished.
 RUN_TIMEOUT_S = int(os.environ.get("DEEPLIMITS_CLUSTER_TEST_TIMEOUT", "1800"))
 
 # sinfo node states in which the node accepts jobs.
@@ -191,8 +193,8 @@ def slurm_cluster():
         )
     yield
 
-    # This session's runs have ended, so queued or running jobs belong to another
-    # process that found the cluster up; stopping it would fail their run.
+    # The tests' own runs have ended, so queued or running jobs belong to another
+    # process that found the cluster up. Stopping the cluster would fail that run.
     active = subprocess.run(
         ["squeue", "--noheader", "--states=PENDING,RUNNING,COMPLETING", "--format=%i"],
         capture_output=True, text=True, timeout=30,
@@ -372,8 +374,8 @@ def cancel(job_ids):
 """
 
 # The stand-ins start every submitted job on this host at once. Each job is two
-# Snakemake processes and a training process of a few hundred MB, so two jobs at
-# a time, as in the local run, keep memory and CPU use within a laptop's.
+# Snakemake processes and a training process of a few hundred MB, so the runs
+# allow two jobs at a time, as the local run does.
 STAND_IN_JOBS = ("--jobs", "2")
 
 # Each stand-in is the common part above followed by its own lines.

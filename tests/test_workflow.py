@@ -225,14 +225,14 @@ def test_gpu_resource_follows_device(tmp_path):
 
 
 INVALID_CONFIGS = {
-    "unknown top-level key": ("epochs: 10\n", r"epochs"),
-    "unknown energy key": ("energy: {alpah: 0.1}\n", r"alpah"),
-    "negative depth": ("depths: [-4, 8]\n", r"depths"),
-    "zero restarts": ("restarts: 0\n", r"restarts"),
-    "unknown data set": ("datasets: {mnist: {n_samples: 10}}\n", r"mnist"),
-    "unknown study": ("studies: {dropout: {limit: none}}\n", r"dropout"),
-    "unknown limit": ("studies: {baseline: {limit: exact}}\n", r"exact"),
-    "unknown claims key": ("claims: {energy_order: 2}\n", r"energy_order"),
+    "unknown top-level key": ("epochs: 10\n", r"'epochs' was unexpected"),
+    "unknown energy key": ("energy: {alpah: 0.1}\n", r"'alpah' was unexpected"),
+    "negative depth": ("depths: [-4, 8]\n", r"-4 is less than the minimum of 1[\s\S]*instance\['depths'\]"),
+    "zero restarts": ("restarts: 0\n", r"0 is less than the minimum of 1[\s\S]*instance\['restarts'\]"),
+    "unknown data set": ("datasets: {mnist: {n_samples: 10}}\n", r"'mnist' is not one of"),
+    "unknown study": ("studies: {dropout: {limit: none}}\n", r"'dropout' was unexpected"),
+    "unknown limit": ("studies: {baseline: {limit: exact}}\n", r"'exact' is not one of"),
+    "unknown claims key": ("claims: {energy_order: 2}\n", r"'energy_order' was unexpected"),
     "override of a depth outside the grid": (
         "depth_overrides: {32: {optimiser: {max_iter: 5}}}\n",
         r"depth_overrides has depths \[32\]",
