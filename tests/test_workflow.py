@@ -156,6 +156,7 @@ def expected_job_counts(config: dict) -> Counter:
         "make_data": datasets,
         "train_resnet": datasets * studies * depths,
         "solve_limit": datasets * len(limit_studies(config)) * restarts,
+        "solve_limit_from_deepest": datasets * len(limit_studies(config)) * restarts,
         "check_forward": datasets,
         "check_recovery": datasets * restarts,
         "analyse_study": datasets * studies,
@@ -467,7 +468,8 @@ def test_changed_depth_reruns_only_that_depth(smoke_run):
         (("dataset", dataset), ("study", study)) for dataset in config["datasets"] for study in config["studies"]
     }
     assert plan.pop("analyse_study") == expected_analyses
-    # Data, continuum solutions and forward checks do not depend on the training settings.
+    # Data, continuum solutions and forward checks do not depend on the training settings
+    # of this depth, which is not the deepest (the solves from the deepest network read it).
     assert set(plan) == downstream_rules(), sorted(plan)
 
 
@@ -483,11 +485,13 @@ def test_changed_study_alpha_reruns_only_that_study(smoke_run):
         for dataset in config["datasets"]
         for depth in config["depths"]
     }
-    assert plan.pop("solve_limit") == {
+    solves = {
         (("dataset", dataset), ("restart", str(restart)), ("study", study))
         for dataset in config["datasets"]
         for restart in range(config["restarts"])
     }
+    assert plan.pop("solve_limit") == solves
+    assert plan.pop("solve_limit_from_deepest") == solves
     assert plan.pop("analyse_study") == {(("dataset", dataset), ("study", study)) for dataset in config["datasets"]}
     assert set(plan) == downstream_rules(), sorted(plan)
 
