@@ -373,12 +373,13 @@ def cancel(job_ids):
                 pass
 """
 
-# The stand-ins start every submitted job on this host at once. Each job is two
-# Snakemake processes and a training process of a few hundred MB, so the runs
-# allow two jobs at a time, as the local run does.
-# One data set and study: enough for GPU and CPU rules alike (make_data, train_resnet,
-# solve_limit, solve_limit_from_deepest, analyse_study) without a whole smoke run.
-STAND_IN_JOBS = ("--jobs", "2", "results/analysis/moons/baseline.csv")
+# Snakemake arguments of the runs through the stand-ins. The stand-ins start every
+# submitted job on this host at once. Each job is two Snakemake processes and a
+# training process of a few hundred MB, so the runs allow two jobs at a time, as
+# the local run does. The target, one data set and study, needs GPU and CPU rules
+# alike (make_data, train_resnet, solve_limit, solve_limit_from_deepest,
+# analyse_study) without a whole smoke run.
+STAND_IN_ARGUMENTS = ("--jobs", "2", "results/analysis/moons/baseline.csv")
 
 # Each stand-in is the common part above followed by its own lines.
 FAKE_COMMANDS = {
@@ -499,7 +500,7 @@ def test_gpu_requested_for_gpu_rules_only(fake_scheduler, tmp_path):
 
     log = run_snakemake(
         run_dir,
-        ["--profile", "profiles/slurm-gpu", "--configfile", SMOKE_CONFIG, *STAND_IN_JOBS],
+        ["--profile", "profiles/slurm-gpu", "--configfile", SMOKE_CONFIG, *STAND_IN_ARGUMENTS],
         env,
     )
 
@@ -536,7 +537,7 @@ def test_cluster_generic_submits_every_job(fake_scheduler, tmp_path):
 
     log = run_snakemake(
         run_dir,
-        ["--profile", "profiles/cluster-generic", "--configfile", SMOKE_CONFIG, *STAND_IN_JOBS],
+        ["--profile", "profiles/cluster-generic", "--configfile", SMOKE_CONFIG, *STAND_IN_ARGUMENTS],
         env,
     )
 
