@@ -129,3 +129,15 @@ def test_settings_file_and_options_combine(tmp_path, moons_file):
     assert metrics["settings"]["alpha"] == 0.5
     assert metrics["settings"]["gamma"] == 0.3
     assert metrics["optimiser"]["tolerance"] == 1e-5
+
+
+def test_parser_loads_no_plotting_or_data_generation_code():
+    # Every job of the workflow starts the command line. Importing scikit-learn,
+    # matplotlib, pandas and torchdiffeq's scipy wrapper with it would cost each of the
+    # hundreds of training jobs about 1.5 s; the subcommands that need them import them.
+    code = (
+        "import sys; from deeplimits.cli import build_parser; build_parser(); "
+        "print(' '.join(m for m in ('sklearn', 'matplotlib', 'pandas', 'scipy', 'torchdiffeq', 'jsonschema') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == []

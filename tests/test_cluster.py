@@ -25,11 +25,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PATHS = ("Snakefile", "workflow", "config", "profiles")
-SMOKE_CONFIG = "config/smoke.yaml"
+from workflow_runs import REPO, SMOKE_CONFIG, check_success, copy_workflow, snakemake, tool_environment
+
 SLURM_SCRIPT = REPO / ".ci" / "slurm.sh"
 
 # Rules that the slurm-gpu profile gives a GPU. Every other rule must not get one.
@@ -62,53 +63,26 @@ SLURMCTLD_SUBMIT = re.compile(r"_slurm_rpc_submit_batch_job: JobId=(\d+) ")
 # --- running the workflow -------------------------------------------------
 
 
-def copy_workflow(destination: Path) -> Path:
-    """Copy the files that define the workflow into ``destination``."""
-    destination.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", ".snakemake")
-    for name in WORKFLOW_PATHS:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=ignore)
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
+def copy_cluster_workflow(destination: Path) -> Path:
+    """Copy the files that define the workflow, and the profiles, into ``destination``."""
+    return copy_workflow(destination, extra=("profiles",))
 
 
-def tool_environment(extra_path: Path | None = None, **variables: str) -> dict[str, str]:
-    """Return an environment whose PATH finds this interpreter's tools first.
+def stand_in_environment(bin_dir: Path, **variables: str) -> dict[str, str]:
+    """Return this process's environment with ``bin_dir`` first on PATH, plus ``variables``."""
+    return {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")]), **variables}
 
-    The jobs call the ``deeplimits`` command line, which is installed next to
-    the interpreter that runs the tests.
+
+def run_snakemake(workdir: Path, arguments: list[str], env: dict[str, str] | None = None) -> str:
+    """Run Snakemake in ``workdir`` for at most RUN_TIMEOUT_S seconds; return its output.
+
+    The output is also kept in ``workdir/snakemake.out``.
     """
-    path = [str(Path(sys.executable).parent), os.environ.get("PATH", "")]
-    if extra_path is not None:
-        path.insert(0, str(extra_path))
-    return {**os.environ, "PATH": os.pathsep.join(path), **variables}
-
-
-def run_snakemake(workdir: Path, arguments: list[str], env: dict[str, str]) -> str:
-    """Run Snakemake in ``workdir`` for at most RUN_TIMEOUT_S seconds and return its output.
-
-    ``timeout -k`` sends SIGKILL 30 s after SIGTERM, because a Snakemake that
-    got SIGTERM waits for its running jobs.
-    """
-    command = [
-        "timeout", "-k", "30", str(RUN_TIMEOUT_S),
-        sys.executable, "-m", "snakemake", *arguments,
-    ]  # fmt: skip
     started = time.monotonic()
-    completed = subprocess.run(
-        command, cwd=workdir, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    elapsed = time.monotonic() - started
+    completed = snakemake(workdir, *arguments, timeout=RUN_TIMEOUT_S, env=env)
     (workdir / "snakemake.out").write_text(completed.stdout)
-    print(f"snakemake {' '.join(arguments)}: exit {completed.returncode} after {elapsed:.1f} s")
-    tail = "\n".join(completed.stdout.splitlines()[-60:])
-    assert completed.returncode != 124, f"Snakemake timed out after {RUN_TIMEOUT_S} s:\n{tail}"
-    assert completed.returncode == 0, f"Snakemake failed in {workdir}:\n{tail}"
-    return completed.stdout
+    print(f"snakemake {' '.join(arguments)}: exit {completed.returncode} after {time.monotonic() - started:.1f} s")
+    return check_success(completed)
 
 
 # --- reading Snakemake's log ----------------------------------------------
@@ -267,17 +241,15 @@ def compare_results(slurm_results: Path, local_results: Path) -> None:
 
 @pytest.mark.slurm
 @pytest.mark.slow
-def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
-    slurm_dir = copy_workflow(tmp_path / "slurm")
-    local_dir = copy_workflow(tmp_path / "local")
+def test_smoke_workflow_through_slurm(slurm_cluster, smoke_run, tmp_path):
+    slurm_dir = copy_cluster_workflow(tmp_path / "slurm")
     controller_log = slurmctld_log_path()
     log_offset = controller_log.stat().st_size
-    env = tool_environment()
 
-    slurm_log = run_snakemake(
-        slurm_dir, ["--profile", "profiles/slurm", "--configfile", SMOKE_CONFIG], env
-    )
-    local_log = run_snakemake(local_dir, ["--cores", "2", "--configfile", SMOKE_CONFIG], env)
+    slurm_log = run_snakemake(slurm_dir, ["--profile", "profiles/slurm", "--configfile", SMOKE_CONFIG])
+    # The local run is the session's smoke run, on 2 cores.
+    local_dir = smoke_run[0]
+    local_log = (local_dir / "snakemake.out").read_text()
 
     # (a) Every job that is not a local rule went through sbatch exactly once.
     remote = remote_jobs(slurm_log)
@@ -304,6 +276,88 @@ def test_smoke_workflow_through_slurm(slurm_cluster, tmp_path):
 
     # (b) SLURM and local execution give the same arrays and tables.
     compare_results(slurm_dir / "results", local_dir / "results")
+
+
+# The time-limit test trains one deep circles network, which needs about 1,000
+# L-BFGS iterations before its line search stalls short of the tolerance: about
+# 200 s of training on the 2-core test machine (at N = 1024 it took 95 s, 0.09 s
+# per iteration). Its first attempt gets a 1-minute limit (sbatch -t 1), and SLURM
+# ends it 60 to about 95 s after it starts, as the controller checks the limits
+# every 30 s. The retry gets 10 minutes, ample for what is left.
+TIME_LIMIT_ITERATIONS = 3000
+TIME_LIMIT_DEPTH = 2048
+TIME_LIMIT_RUNTIME = "train_resnet:runtime=1 if attempt == 1 else 10"
+TIME_LIMIT_MODEL = f"results/models/circles/baseline/N{TIME_LIMIT_DEPTH}/restart0"
+SLURMCTLD_TIME_LIMIT = re.compile(r"Time limit exhausted for JobId=(\d+)")
+
+
+def write_time_limit_config(workdir: Path) -> None:
+    """Write config/time_limit.yaml: the smoke config reduced to the one deep circles network.
+
+    Checkpoints are written every 5 s, so a kill loses at most 5 s of training.
+    """
+    config = yaml.safe_load((REPO / SMOKE_CONFIG).read_text())
+    config["datasets"] = {"circles": {"n_samples": 200, "noise": 0.05, "state_dim": 3}}
+    config["depths"] = [TIME_LIMIT_DEPTH]
+    config["restarts"] = 1
+    config["optimiser"].update(tolerance=1e-12, max_iter=TIME_LIMIT_ITERATIONS)
+    config["checkpoint_seconds"] = 5
+    (workdir / "config" / "time_limit.yaml").write_text(yaml.safe_dump(config))
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_job_killed_at_time_limit_resumes_from_checkpoint(slurm_cluster, tmp_path):
+    slurm_dir = copy_cluster_workflow(tmp_path / "slurm")
+    local_dir = copy_cluster_workflow(tmp_path / "local")
+    for workdir in (slurm_dir, local_dir):
+        write_time_limit_config(workdir)
+    controller_log = slurmctld_log_path()
+    log_offset = controller_log.stat().st_size
+
+    # The uninterrupted run on this host goes alongside, on the other core.
+    # The target goes first, because --configfile takes every argument that follows it.
+    local_run = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", f"{TIME_LIMIT_MODEL}.npz", "--cores", "1",
+         "--configfile", "config/time_limit.yaml"],
+        cwd=local_dir, env=tool_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    slurm_log = run_snakemake(
+        slurm_dir,
+        [f"{TIME_LIMIT_MODEL}.npz", "--profile", "profiles/slurm", "--set-resources", TIME_LIMIT_RUNTIME,
+         "--configfile", "config/time_limit.yaml"],
+    )  # fmt: skip
+    local_output, _ = local_run.communicate(timeout=RUN_TIMEOUT_S)
+    assert local_run.returncode == 0, f"the local run failed:\n{local_output[-3000:]}"
+
+    # SLURM ended the first attempt at its time limit, and Snakemake submitted it again.
+    attempts = [
+        m.group(2)
+        for m in map(SLURM_SUBMITTED_LINE.match, slurm_log.splitlines())
+        if m and "rule_train_resnet" in m.group(3)
+    ]
+    with controller_log.open() as log:
+        log.seek(log_offset)
+        timed_out = set(SLURMCTLD_TIME_LIMIT.findall(log.read()))
+    assert len(attempts) == 2, f"SLURM job ids of the training job: {attempts}"
+    assert attempts[0] in timed_out, f"slurmctld did not end job {attempts[0]} at its time limit"
+    assert attempts[1] not in timed_out
+
+    # The retry resumed from a checkpoint of the first attempt, not from the start ...
+    metrics = json.loads((slurm_dir / f"{TIME_LIMIT_MODEL}.json").read_text())
+    uninterrupted_metrics = json.loads((local_dir / f"{TIME_LIMIT_MODEL}.json").read_text())
+    print(f"resumed from iteration {metrics['resumed_from_iteration']} of {metrics['iterations']}")
+    assert 0 < metrics["resumed_from_iteration"] < metrics["iterations"]
+    assert metrics["iterations"] == uninterrupted_metrics["iterations"]
+    train_log = (slurm_dir / f"results/logs/train_resnet/circles/baseline/N{TIME_LIMIT_DEPTH}.log").read_text()
+    assert f"at iteration {metrics['resumed_from_iteration']}" in train_log
+
+    # ... and ends with the parameters of the uninterrupted run, bit for bit.
+    resumed = np.load(slurm_dir / f"{TIME_LIMIT_MODEL}.npz")
+    uninterrupted = np.load(local_dir / f"{TIME_LIMIT_MODEL}.npz")
+    assert sorted(resumed.files) == sorted(uninterrupted.files)
+    for name in resumed.files:
+        assert np.array_equal(resumed[name], uninterrupted[name]), f"array {name} differs"
 
 
 # --- stand-in scheduler commands ------------------------------------------
@@ -495,8 +549,8 @@ def requests_gpu(argv: list[str]) -> bool:
 @pytest.mark.slow
 def test_gpu_requested_for_gpu_rules_only(fake_scheduler, tmp_path):
     bin_dir, state_dir = fake_scheduler
-    run_dir = copy_workflow(tmp_path / "run")
-    env = tool_environment(bin_dir, FAKE_SCHEDULER_DIR=str(state_dir))
+    run_dir = copy_cluster_workflow(tmp_path / "run")
+    env = stand_in_environment(bin_dir, FAKE_SCHEDULER_DIR=str(state_dir))
 
     log = run_snakemake(
         run_dir,
@@ -532,8 +586,8 @@ def test_gpu_requested_for_gpu_rules_only(fake_scheduler, tmp_path):
 @pytest.mark.slow
 def test_cluster_generic_submits_every_job(fake_scheduler, tmp_path):
     bin_dir, state_dir = fake_scheduler
-    run_dir = copy_workflow(tmp_path / "run")
-    env = tool_environment(bin_dir, FAKE_SCHEDULER_DIR=str(state_dir))
+    run_dir = copy_cluster_workflow(tmp_path / "run")
+    env = stand_in_environment(bin_dir, FAKE_SCHEDULER_DIR=str(state_dir))
 
     log = run_snakemake(
         run_dir,

@@ -18,7 +18,8 @@ import pytest
 
 from deeplimits.analysis.rates import fit_order
 from deeplimits.cli import main
-from deeplimits.reporting import FIGURES, make_figure
+from deeplimits.reporting import FIGURES, TABLES, make_figure
+from deeplimits.reporting.names import FIGURE_NAMES, TABLE_NAMES
 from deeplimits.reporting.loading import ResultsTree
 
 DEPTHS = (4, 8, 16)
@@ -208,3 +209,10 @@ def test_figure_command_rejects_unknown_name(tmp_path, capsys):
         main(["figure", "weights", "--datasets", "moons", "--out-prefix", str(tmp_path / "weights")])
 
     assert "invalid choice: 'weights'" in capsys.readouterr().err
+
+
+def test_figure_and_table_names_match_the_registries():
+    # The command line offers the names of deeplimits.reporting.names without importing
+    # matplotlib; each name must have its drawing or building function, and back.
+    assert sorted(FIGURES) == sorted(FIGURE_NAMES)
+    assert sorted(TABLES) == sorted(TABLE_NAMES)

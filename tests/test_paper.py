@@ -11,36 +11,17 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import pandas
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PATHS = ("Snakefile", "workflow", "config", "paper")
-SMOKE_CONFIG = "config/smoke.yaml"
-SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-CLAIM_IDS = [f"C{number}" for number in range(1, 10)]
-FIGURE_NAMES = [
-    "forward_consistency",
-    "recovery_sequence",
-    "energy_convergence",
-    "parameter_convergence",
-    "weight_paths",
-    "regularity",
-    "feature_flow",
-    "no_derivative_penalty",
-    "regulariser_scaling",
-    "generalisation",
-    "compute_cost",
-]
-TABLE_NAMES = ["convergence", "branches", "claims", "refinement", "compute_cost"]
+from deeplimits.reporting.names import FIGURE_NAMES, TABLE_NAMES
+from workflow_runs import REPO, SMOKE_CONFIG, check_success, snakemake
 
-# The smoke workflow is sized to run in under two minutes on two idle cores. The bound
-# leaves room for a busy machine, where it has taken 20 minutes.
-SMOKE_TIMEOUT_S = 1800
+CLAIM_IDS = [f"C{number}" for number in range(1, 10)]
+
 # A LaTeX build of the report takes seconds.
 BUILD_TIMEOUT_S = 300
 
@@ -72,36 +53,6 @@ COMMENT_PATTERN = re.compile(r"(?<!\\)%.*$", re.MULTILINE)
 # --- running Snakemake ------------------------------------------------------------------
 
 
-def copy_workflow(destination: Path) -> Path:
-    """Copy the files the workflow and the report need into ``destination``."""
-    destination.mkdir(parents=True)
-    for name in WORKFLOW_PATHS:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name)
-        else:
-            shutil.copy2(source, destination / name)
-    return destination
-
-
-def run_snakemake(workdir: Path, arguments: list[str], timeout: int, env: dict | None = None):
-    """Run Snakemake in ``workdir`` and return the completed process, output captured.
-
-    The jobs call the `deeplimits` command, so the folder of this Python's scripts goes
-    first on PATH, also when the virtualenv was not activated.
-    """
-    env = dict(os.environ if env is None else env)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
-    return subprocess.run(
-        [SNAKEMAKE, *arguments],
-        cwd=workdir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def path_without_latexmk(folder: Path) -> str:
     """Return a PATH that finds every program of the current PATH except latexmk.
 
@@ -123,33 +74,19 @@ def path_without_latexmk(folder: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def smoke_report(request, tmp_path_factory) -> Path:
-    """Build the report from smoke results in a copy of the repository; return its root.
+def smoke_report(smoke_run, tmp_path_factory) -> Path:
+    """Build the report from the session's smoke results, in a copy; return the copy's root.
 
-    When conftest.py has a session fixture ``smoke_run``, its finished smoke run is
-    copied, so that building the report leaves that run unchanged. Otherwise this
-    fixture runs the smoke workflow itself.
+    The copy leaves the shared smoke run as the other tests expect it.
     """
     if not HAS_LATEXMK:
         pytest.skip("latexmk not found; install TeX with .ci/install-tex.sh")
     workdir = tmp_path_factory.mktemp("paper-smoke") / "workflow"
-
-    try:
-        shared_run = request.getfixturevalue("smoke_run")
-    except pytest.FixtureLookupError:
-        copy_workflow(workdir)
-        completed = run_snakemake(workdir, ["--cores", "2", "--configfile", SMOKE_CONFIG], SMOKE_TIMEOUT_S)
-        assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    else:
-        shared_workdir = shared_run[0] if isinstance(shared_run, tuple) else shared_run
-        shutil.copytree(shared_workdir, workdir, symlinks=True)
-        shutil.copytree(REPO / "paper", workdir / "paper", dirs_exist_ok=True)
+    shutil.copytree(smoke_run[0], workdir, symlinks=True)
+    shutil.copytree(REPO / "paper", workdir / "paper")
 
     # The target goes first, because --configfile takes every argument that follows it.
-    completed = run_snakemake(
-        workdir, ["paper", "--cores", "1", "--configfile", SMOKE_CONFIG], SMOKE_TIMEOUT_S
-    )
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    check_success(snakemake(workdir, "paper", "--cores", "1", "--configfile", SMOKE_CONFIG, timeout=BUILD_TIMEOUT_S))
     return workdir
 
 
@@ -303,9 +240,9 @@ def test_rule_without_latexmk_fails(tmp_path):
     write_report_workflow(tmp_path / "workflow-copy")
     env = {**os.environ, "PATH": path_without_latexmk(tmp_path / "bin")}
 
-    completed = run_snakemake(tmp_path / "workflow-copy", ["paper", "--cores", "1"], BUILD_TIMEOUT_S, env)
+    completed = snakemake(tmp_path / "workflow-copy", "paper", "--cores", "1", timeout=BUILD_TIMEOUT_S, env=env)
 
-    output = completed.stdout + completed.stderr
+    output = completed.stdout
     assert completed.returncode != 0
     assert "latexmk not found: cannot build results/paper/main.pdf" in output
     assert "texlive-latex-base" in output
@@ -317,9 +254,9 @@ def test_all_without_latexmk_skips_report(tmp_path):
     write_report_workflow(tmp_path / "workflow-copy")
     env = {**os.environ, "PATH": path_without_latexmk(tmp_path / "bin")}
 
-    completed = run_snakemake(tmp_path / "workflow-copy", ["--cores", "1", "--dry-run"], BUILD_TIMEOUT_S, env)
+    completed = snakemake(tmp_path / "workflow-copy", "--cores", "1", "--dry-run", timeout=BUILD_TIMEOUT_S, env=env)
 
-    output = completed.stdout + completed.stderr
+    output = completed.stdout
     assert completed.returncode == 0, output
     assert output.count("latexmk not found: skipping the report") == 1
     assert "apt-get install" in output
@@ -332,9 +269,9 @@ def test_all_without_latexmk_skips_report(tmp_path):
 def test_all_with_latexmk_plans_report(tmp_path):
     write_report_workflow(tmp_path / "workflow-copy")
 
-    completed = run_snakemake(tmp_path / "workflow-copy", ["--cores", "1", "--dry-run"], BUILD_TIMEOUT_S)
+    completed = snakemake(tmp_path / "workflow-copy", "--cores", "1", "--dry-run", timeout=BUILD_TIMEOUT_S)
 
-    output = completed.stdout + completed.stderr
+    output = completed.stdout
     assert completed.returncode == 0, output
     assert "rule paper:" in output
     assert "latexmk not found" not in output

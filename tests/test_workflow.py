@@ -9,83 +9,32 @@ report share that run.
 import csv
 import json
 import math
-import os
 import re
-import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_PATHS = ("Snakefile", "workflow", "config")
-SMOKE_CONFIG = "config/smoke.yaml"
+from deeplimits.reporting.names import FIGURE_NAMES, TABLE_NAMES
+from workflow_runs import SMOKE_CONFIG, check_success, copy_workflow, snakemake
 
-# Names fixed by the `deeplimits figure` and `table` subcommands.
-FIGURES = (
-    "forward_consistency", "recovery_sequence", "energy_convergence", "parameter_convergence",
-    "weight_paths", "regularity", "feature_flow", "no_derivative_penalty",
-    "regulariser_scaling", "generalisation", "compute_cost",
-)  # fmt: skip
-TABLES = ("convergence", "branches", "claims", "refinement", "compute_cost")
+# The workflow lists these names again in workflow/rules/common.smk; the planned-jobs
+# tests below fail when the two lists differ.
+FIGURES = FIGURE_NAMES
+TABLES = TABLE_NAMES
 CLAIM_IDS = [f"C{number}" for number in range(1, 10)]
 VERDICTS = ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
 
 PDF_SIGNATURE = b"%PDF"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-# Bounds in seconds. Measured on a 2-core machine at a load average of 12: a dry run of
-# the paper grid (about 2,300 jobs) took 30 s, and the smoke run 20 minutes for 360 CPU
-# seconds, which is about 3 minutes on 2 idle cores.
-DRY_RUN_TIMEOUT_S = 300
-SMOKE_TIMEOUT_S = int(os.environ.get("DEEPLIMITS_SMOKE_TIMEOUT", "2400"))
-
 JOB_HEADER = re.compile(r"^(?:local)?rule (\w+):$")
 WILDCARDS_LINE = re.compile(r"^\s+wildcards: (.*)$", re.MULTILINE)
 STATS_LINE = re.compile(r"^(\w+)\s+(\d+)$")
 
 
-# --- running Snakemake -------------------------------------------------------
-
-
-def copy_workflow(destination: Path, extra: tuple[str, ...] = ()) -> Path:
-    """Copy the files that define the workflow (and ``extra`` paths) into ``destination``."""
-    destination.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", ".snakemake")
-    for name in WORKFLOW_PATHS + extra:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, ignore=ignore)
-        elif source.exists():
-            shutil.copy2(source, destination / name)
-    return destination
-
-
-def snakemake(workdir: Path, *arguments: str, timeout: int = DRY_RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
-    """Run the snakemake CLI in ``workdir`` and return the finished process (output merged).
-
-    ``timeout -k`` sends SIGKILL 30 s after SIGTERM, because Snakemake waits for its
-    running jobs after SIGTERM. The interpreter's folder goes first on PATH, so that the
-    jobs find its `deeplimits`.
-    """
-    command = ["timeout", "-k", "30", str(timeout), sys.executable, "-m", "snakemake", *arguments]
-    environment = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
-    result = subprocess.run(
-        command, cwd=workdir, env=environment, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert result.returncode != 124, f"snakemake {' '.join(arguments)} timed out after {timeout} s"
-    return result
-
-
-def check_success(result: subprocess.CompletedProcess) -> str:
-    """Assert that Snakemake exited with 0 and return its output."""
-    tail = "\n".join(result.stdout.splitlines()[-60:])
-    assert result.returncode == 0, f"snakemake failed (exit {result.returncode}):\n{tail}"
-    return result.stdout
+# --- reading Snakemake's output ----------------------------------------------
 
 
 def job_counts(output: str) -> Counter:
@@ -253,16 +202,6 @@ def test_invalid_config_is_rejected(tmp_path, case):
 
 
 # --- the smoke run -----------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """Run the smoke configuration end to end once; return (workdir, config)."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("smoke") / "workflow")
-    result = snakemake(workdir, "--cores", "2", "--configfile", SMOKE_CONFIG, timeout=SMOKE_TIMEOUT_S)
-    (workdir / "snakemake.out").write_text(result.stdout)
-    check_success(result)
-    return workdir, load_config(workdir / SMOKE_CONFIG)
 
 
 @pytest.mark.slow
@@ -501,6 +440,19 @@ def test_changed_threshold_reruns_only_claims(smoke_run):
     workdir, _ = smoke_run
     plan = rerun_plan(workdir, "claims: {disagreement_max: 0.1}\n")
     assert set(plan) == downstream_rules() | {"write_thresholds"}, sorted(plan)
+
+
+@pytest.mark.slow
+def test_changed_checkpoint_interval_reruns_nothing(smoke_run):
+    # The interval changes when checkpoints are written, never the results, so it is
+    # left out of the rules' params; Snakemake's default rerun triggers see no change.
+    workdir, _ = smoke_run
+    (workdir / "change.yaml").write_text("checkpoint_seconds: 7\n")
+    try:
+        output = check_success(snakemake(workdir, "-n", "--configfile", SMOKE_CONFIG, "change.yaml"))
+    finally:
+        (workdir / "change.yaml").unlink()
+    assert "Nothing to be done" in output, output[-2000:]
 
 
 # --- the Snakemake report ----------------------------------------------------

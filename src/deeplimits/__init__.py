@@ -6,22 +6,20 @@ compare them (Thorpe and van Gennip, "Deep limits of residual neural networks", 
 the Mathematical Sciences 10, 6, 2023).
 """
 
-from .datasets import DATASET_NAMES, Dataset, load_dataset, make_dataset, pad_features, save_dataset
-from .initialisation import InitialFunction, InitialisationSettings
-from .interpolation import LegendreFunction, PiecewiseConstant, PiecewiseLinear, align, distances
-from .limit import ContinuumParameters, ContinuumProblem, ContinuumSettings, ode_final_state
-from .limit_solver import ContinuumResult, refinement_errors, solve_continuum
-from .metric import SobolevMetric, metric_weights
-from .optimise import LBFGSState, NonFiniteEnergyError, OptimisationResult, minimise
-from .regularisers import (
-    classifier_penalty,
-    derivative_penalty,
-    discrete_seminorm,
-    magnitude_penalty,
-    scaled_second_differences,
-)
-from .resnet import DiscreteParameters, EnergyTerms, classify, discrete_energy, forward, layer_times
-from .settings import EnergySettings
-from .training import DiscreteProblem, OptimiserSettings, TrainingResult, train
+from ._lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    ".datasets": ("DATASET_NAMES", "Dataset", "load_dataset", "make_dataset", "pad_features", "save_dataset"),
+    ".initialisation": ("InitialFunction", "InitialisationSettings"),
+    ".interpolation": ("LegendreFunction", "PiecewiseConstant", "PiecewiseLinear", "align", "distances"),
+    ".limit": ("ContinuumParameters", "ContinuumProblem", "ContinuumSettings", "ode_final_state"),
+    ".limit_solver": ("ContinuumResult", "refinement_errors", "solve_continuum"),
+    ".metric": ("SobolevMetric", "metric_weights"),
+    ".optimise": ("LBFGSState", "NonFiniteEnergyError", "OptimisationResult", "minimise"),
+    ".regularisers": ("classifier_penalty", "derivative_penalty", "discrete_seminorm", "magnitude_penalty", "scaled_second_differences"),
+    ".resnet": ("DiscreteParameters", "EnergyTerms", "classify", "discrete_energy", "forward", "layer_times"),
+    ".settings": ("EnergySettings",),
+    ".training": ("DiscreteProblem", "OptimiserSettings", "TrainingResult", "train"),
+})
 
 __version__ = "0.1.0"

@@ -26,11 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn import datasets as sklearn_datasets
-from sklearn.decomposition import PCA
-from sklearn.model_selection import train_test_split
-from sklearn.utils import resample
 
 from deeplimits.artifacts import read_npz, write_npz
 
@@ -49,12 +44,8 @@ SYNTHETIC_NAMES = ("moons", "circles", "spirals", "blobs")
 SKLEARN_NAMES = ("iris", "wine", "breast_cancer", "digits")
 DATASET_NAMES: tuple[str, ...] = (*SYNTHETIC_NAMES, *SKLEARN_NAMES, "file")
 
-_SKLEARN_LOADERS = {
-    "iris": sklearn_datasets.load_iris,
-    "wine": sklearn_datasets.load_wine,
-    "breast_cancer": sklearn_datasets.load_breast_cancer,
-    "digits": sklearn_datasets.load_digits,
-}
+# scikit-learn and pandas are imported by the functions that generate or read data, not
+# with this module: a training job only loads a finished data set file.
 
 # Class counts of the sets that have a fixed number of classes. The classes of blobs and
 # spirals are set by n_classes, and a file has one class per distinct label.
@@ -527,6 +518,8 @@ def _check_split(y_train: np.ndarray, y_test: np.ndarray, class_count: int, name
 def _generate_synthetic(
     name: str, n_samples: int, noise: float, class_count: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn import datasets as sklearn_datasets
+
     if name == "moons":
         x, y = sklearn_datasets.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     elif name == "circles":
@@ -546,9 +539,11 @@ def _make_blobs(n_samples: int, noise: float, class_count: int, seed: int) -> tu
     Fixed centres keep the geometry the same for every seed, which make_blobs' default of
     random centres in a box of side 20 would not.
     """
+    from sklearn.datasets import make_blobs
+
     angles = 2 * np.pi * np.arange(class_count) / class_count
     centres = np.column_stack([np.cos(angles), np.sin(angles)])
-    return sklearn_datasets.make_blobs(n_samples=n_samples, centers=centres, cluster_std=noise, random_state=seed)
+    return make_blobs(n_samples=n_samples, centers=centres, cluster_std=noise, random_state=seed)
 
 
 def _make_spirals(n_samples: int, noise: float, class_count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -569,7 +564,9 @@ def _make_spirals(n_samples: int, noise: float, class_count: int, seed: int) -> 
 
 
 def _load_sklearn(name: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y = _SKLEARN_LOADERS[name](return_X_y=True)
+    from sklearn import datasets as sklearn_datasets
+
+    x, y = getattr(sklearn_datasets, f"load_{name}")(return_X_y=True)
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64)
 
 
@@ -599,6 +596,8 @@ def _read_file(path: Path, label_column: str | None) -> tuple[np.ndarray, np.nda
 
 
 def _read_csv(path: Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd
+
     try:
         table = pd.read_csv(path)
     except pd.errors.EmptyDataError as error:
@@ -660,6 +659,8 @@ def _encode_labels(labels: np.ndarray, path: Path) -> np.ndarray:
     if labels.dtype.kind == "f":
         missing = ~np.isfinite(labels)
     else:
+        import pandas as pd
+
         missing = pd.isna(labels)
         # np.unique cannot sort labels of mixed types such as 1 and "a", so object labels
         # are compared as text.
@@ -683,6 +684,8 @@ def _encode_labels(labels: np.ndarray, path: Path) -> np.ndarray:
 def _subsample(x: np.ndarray, y: np.ndarray, n_samples: int, seed: int, name: str) -> tuple[np.ndarray, np.ndarray]:
     if n_samples >= y.size:
         return x, y
+    from sklearn.utils import resample
+
     logger.info("%s: stratified subsample of %d of its %d samples", name, n_samples, y.size)
     return resample(x, y, replace=False, n_samples=n_samples, stratify=y, random_state=seed)
 
@@ -690,6 +693,8 @@ def _subsample(x: np.ndarray, y: np.ndarray, n_samples: int, seed: int, name: st
 def _split(
     x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, name: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.model_selection import train_test_split
+
     try:
         return train_test_split(x, y, test_size=test_fraction, stratify=y, random_state=seed)
     except ValueError as error:
@@ -732,6 +737,8 @@ def _reduce_pca(x_train: np.ndarray, x_test: np.ndarray, pca_dim: int, name: str
             f"pca_dim={pca_dim} exceeds the {n_train} training samples of {name!r}; pass "
             f"pca_dim <= {n_train} or increase n_samples"
         )
+
+    from sklearn.decomposition import PCA
 
     pca = PCA(n_components=pca_dim, svd_solver="full").fit(x_train)
     logger.info(

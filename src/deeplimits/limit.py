@@ -24,9 +24,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass, replace
 
-import numpy as np
 import torch
-import torchdiffeq
 
 from .functions import activation_function, loss_function
 from .legendre import gauss_nodes, legendre_values, mass_matrix, stiffness_matrix
@@ -161,6 +159,10 @@ def ode_final_state(
         gradients of the discretised map). True: the adaptive method at tolerance ``rtol``
         and ``atol`` (default ``settings.rtol``, ``settings.atol``).
     """
+    # torchdiffeq imports scipy.integrate, half a second that a training job, which loads
+    # this module only for its settings, need not pay.
+    import torchdiffeq
+
     field = _vector_field(params, activation)
     if not adaptive:
         # Passing the grid itself, rather than ``step_size``, avoids torchdiffeq building

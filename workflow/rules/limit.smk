@@ -28,7 +28,8 @@ rule solve_limit:
     shell:
         "deeplimits solve-limit --data {input.data} --restart {wildcards.restart} "
         "{params.options} --device {params.device} --threads {threads} --no-progress "
-        "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} > {log} 2>&1"
+        "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} "
+        "--checkpoint-seconds {config[checkpoint_seconds]} > {log} 2>&1"
 
 
 # The smooth starts can miss a continuum branch that the networks reach; a solve started
@@ -59,4 +60,5 @@ rule solve_limit_from_deepest:
     shell:
         "deeplimits solve-limit --data {input.data} --restart {wildcards.restart} --start-from {input.model} "
         "{params.options} --device {params.device} --threads {threads} --no-progress "
-        "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} > {log} 2>&1"
+        "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} "
+        "--checkpoint-seconds {config[checkpoint_seconds]} > {log} 2>&1"

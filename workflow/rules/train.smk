@@ -37,4 +37,5 @@ rule train_resnet:
         "deeplimits train --data {input.data} --depth {wildcards.depth} "
         "--restarts {params.restarts} {params.options} "
         "--device {params.device} --threads {threads} --no-progress "
-        "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} > {log} 2>&1"
+        "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} "
+        "--checkpoint-seconds {config[checkpoint_seconds]} > {log} 2>&1"

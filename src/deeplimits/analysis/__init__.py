@@ -4,10 +4,14 @@
 ``deeplimits claims`` judges the claims C1..C9 on the results (:func:`evaluate_claims`).
 """
 
-from .branches import Branch, group_branches, nearest_branch, same_branch_tolerance
-from .claims import CLAIMS, ClaimVerdict, evaluate_claims
-from .measures import Geometry, LimitSolution, TrainedModel, load_limit, load_model
-from .rates import RateFit, fit_order, refit, successive_orders
-from .study import StudyAnalysis, analyse_study
-from .thresholds import load_thresholds, validate_thresholds
-from .verdicts import INCONCLUSIVE, NOT_REPRODUCED, REPRODUCED, Check
+from .._lazy import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    ".branches": ("Branch", "group_branches", "nearest_branch", "same_branch_tolerance"),
+    ".claims": ("CLAIMS", "ClaimVerdict", "evaluate_claims"),
+    ".measures": ("Geometry", "LimitSolution", "TrainedModel", "load_limit", "load_model"),
+    ".rates": ("RateFit", "fit_order", "refit", "successive_orders"),
+    ".study": ("StudyAnalysis", "analyse_study"),
+    ".thresholds": ("load_thresholds", "validate_thresholds"),
+    ".verdicts": ("INCONCLUSIVE", "NOT_REPRODUCED", "REPRODUCED", "Check"),
+})

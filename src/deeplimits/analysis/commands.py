@@ -1,4 +1,8 @@
-"""Subcommands of the `deeplimits` command line for the analysis stage: ``analyse`` and ``claims``."""
+"""Subcommands of the `deeplimits` command line for the analysis stage: ``analyse`` and ``claims``.
+
+Each handler imports the analysis modules (and with them pandas and jsonschema) when it
+runs, so that building the parser for another subcommand costs nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from ..artifacts import atomic_path, write_json
-from ..datasets import load_dataset
-from .claims import CLAIM_COLUMNS, evaluate_claims
-from .thresholds import load_thresholds
-from .study import BRANCH_COLUMNS, MODEL_COLUMNS, analyse_study
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +41,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def run_analyse(arguments: argparse.Namespace) -> None:
     """Handle ``deeplimits analyse``: write the model table, the branch table and the rates."""
+    from ..datasets import load_dataset
+    from .study import BRANCH_COLUMNS, MODEL_COLUMNS, analyse_study
+
     dataset = load_dataset(arguments.data)
     analysis = analyse_study(
         dataset,
@@ -64,6 +65,9 @@ def run_analyse(arguments: argparse.Namespace) -> None:
 
 def run_claims(arguments: argparse.Namespace) -> None:
     """Handle ``deeplimits claims``: judge each claim and write ``PREFIX.csv`` and ``PREFIX.json``."""
+    from .claims import CLAIM_COLUMNS, evaluate_claims
+    from .thresholds import load_thresholds
+
     thresholds = load_thresholds(arguments.thresholds, arguments.schema)
     verdicts = evaluate_claims(arguments.analysis_dir, arguments.forward_dir, arguments.datasets, thresholds)
 
@@ -80,6 +84,8 @@ def run_claims(arguments: argparse.Namespace) -> None:
 
 def write_csv(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
     """Write rows as CSV atomically, with booleans as ``true``/``false`` and missing values empty."""
+    import pandas as pd
+
     table = pd.DataFrame(list(rows), columns=list(columns))
     for column in table.columns:
         if table[column].map(lambda value: isinstance(value, bool)).any():

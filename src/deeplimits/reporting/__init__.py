@@ -5,9 +5,11 @@ results/README.md. See :mod:`deeplimits.reporting.figures`,
 :mod:`deeplimits.reporting.tables` and :mod:`deeplimits.reporting.macros`.
 """
 
-from .figures import FIGURES, make_figure
-from .loading import ResultsTree
-from .macros import macro_keys, macro_values, write_macros
-from .tables import TABLES, make_table
+from .._lazy import lazy_exports
 
-__all__ = ["FIGURES", "TABLES", "ResultsTree", "make_figure", "make_table", "macro_keys", "macro_values", "write_macros"]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    ".figures": ("FIGURES", "make_figure"),
+    ".loading": ("ResultsTree",),
+    ".macros": ("macro_keys", "macro_values", "write_macros"),
+    ".tables": ("TABLES", "make_table"),
+})

@@ -1,4 +1,8 @@
-"""Subcommands of the `deeplimits` command line for the reporting stage: ``figure``, ``table``, ``macros``."""
+"""Subcommands of the `deeplimits` command line for the reporting stage: ``figure``, ``table``, ``macros``.
+
+Each handler imports its module (and with it matplotlib or pandas) when it runs, so that
+building the parser for another subcommand costs nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from .figures import FIGURES, make_figure
-from .macros import write_macros
-from .tables import TABLES, make_table
+from .names import FIGURE_NAMES, TABLE_NAMES
 
 __all__ = ["register"]
 
@@ -16,13 +18,13 @@ __all__ = ["register"]
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add this stage's subcommands to the `deeplimits` parser."""
     figure = subcommands.add_parser("figure", help="draw one figure of the report from the results folder (PDF and PNG)")
-    figure.add_argument("name", choices=sorted(FIGURES), help="figure to draw")
+    figure.add_argument("name", choices=sorted(FIGURE_NAMES), help="figure to draw")
     _add_common_options(figure)
     figure.add_argument("--out-prefix", type=Path, required=True, help="writes PREFIX.pdf and PREFIX.png")
     figure.set_defaults(handler=run_figure)
 
     table = subcommands.add_parser("table", help="build one table of the report from the results folder (CSV and LaTeX)")
-    table.add_argument("name", choices=sorted(TABLES), help="table to build")
+    table.add_argument("name", choices=sorted(TABLE_NAMES), help="table to build")
     _add_common_options(table)
     table.add_argument("--out-prefix", type=Path, required=True, help="writes PREFIX.csv and PREFIX.tex (booktabs)")
     table.set_defaults(handler=run_table)
@@ -45,15 +47,21 @@ def _quiet_font_subsetting() -> None:
 
 def run_figure(arguments: argparse.Namespace) -> None:
     """Handle ``deeplimits figure``."""
+    from .figures import make_figure
+
     _quiet_font_subsetting()
     make_figure(arguments.name, arguments.results, arguments.datasets, arguments.out_prefix)
 
 
 def run_table(arguments: argparse.Namespace) -> None:
     """Handle ``deeplimits table``."""
+    from .tables import make_table
+
     make_table(arguments.name, arguments.results, arguments.datasets, arguments.out_prefix)
 
 
 def run_macros(arguments: argparse.Namespace) -> None:
     """Handle ``deeplimits macros``."""
+    from .macros import write_macros
+
     write_macros(arguments.results, arguments.datasets, arguments.out)
