@@ -168,10 +168,23 @@ def test_c1_state_error_order_too_low(tmp_path):
 
 def test_c1_too_few_depths(tmp_path):
     write_everything(tmp_path)
-    write_forward(tmp_path, depths=[4, 8, 16, 32])
+    write_forward(tmp_path, depths=[4, 8, 16, 32, 64, 128])
     verdict = verdicts_of(tmp_path)["C1"]
     assert verdict.verdict == INCONCLUSIVE
-    assert "2 usable depths at or above 16" in verdict.evidence
+    assert "2 usable depths at or above 64" in verdict.evidence
+
+
+def test_c1_energy_gap_fitted_past_cancellation(tmp_path):
+    # As on iris: the data and penalty errors cancel near N = 8, and the energy gap
+    # reaches its order 1 only from N = 64 on. The forward fits start at
+    # forward_fit_min_depth, not at the trained grid's fit_min_depth.
+    write_everything(tmp_path)
+    depths = np.asarray([*DEPTHS, 512, 1024])
+    gap = np.abs(0.02 / depths - 0.3 / depths**2)
+    write_npz(tmp_path / "forward" / "moons" / "consistency.npz", {"depth": depths, "state_error": 0.5 / depths, "energy_gap": gap})
+
+    assert verdicts_of(tmp_path)["C1"].verdict == REPRODUCED
+    assert verdicts_of(tmp_path, forward_fit_min_depth=16)["C1"].verdict != REPRODUCED
 
 
 def test_c1_interval_straddling_threshold(tmp_path):
@@ -204,7 +217,7 @@ def test_non_converged_models_make_c5_inconclusive(tmp_path):
     write_everything(tmp_path, baseline=stalled)
     verdict = verdicts_of(tmp_path)["C5"]
     assert verdict.verdict == INCONCLUSIVE
-    assert "(3 not converged)" in verdict.evidence
+    assert "minimisers at 2 depths >= 16" in verdict.evidence
 
 
 def test_unresolved_limit_makes_c3_inconclusive(tmp_path):
@@ -264,7 +277,7 @@ def test_fit_min_depth_threshold_refits(tmp_path):
     write_everything(tmp_path)
     verdict = verdicts_of(tmp_path, fit_min_depth=128)["C4"]
     assert verdict.verdict == INCONCLUSIVE
-    assert "no branch has converged minimisers at 3 depths >= 128" in verdict.evidence
+    assert "2 usable depths at or above 128" in verdict.evidence
 
 
 # --- the command line and the thresholds ----------------------------------------------------

@@ -1,11 +1,13 @@
 """Tests of the cluster profiles in profiles/.
 
 Each test copies the workflow (Snakefile, workflow/, config/, profiles/) into a
-temporary folder and runs the smoke configuration there, so the repository gets
-no results and no Snakemake lock.
+temporary folder and runs it there, so the repository gets no results and no
+Snakemake lock.
 
 - profiles/slurm runs on a real SLURM cluster: the one-node cluster that
-  `.ci/slurm.sh start` sets up on this host (marked ``slurm``).
+  `.ci/slurm.sh start` sets up on this host (marked ``slurm``). The smoke
+  configuration's results must equal those of the session's local smoke run, and
+  a training job that SLURM ends at its time limit must resume from its checkpoint.
 - profiles/slurm-gpu and profiles/cluster-generic run through stand-in
   scheduler commands (sbatch, squeue, qsub, ...) that this module writes. They
   record their arguments and run each job on this host in the background, so the
@@ -278,12 +280,12 @@ def test_smoke_workflow_through_slurm(slurm_cluster, smoke_run, tmp_path):
     compare_results(slurm_dir / "results", local_dir / "results")
 
 
-# The time-limit test trains one deep circles network, which needs about 1,000
-# L-BFGS iterations before its line search stalls short of the tolerance: about
-# 200 s of training on the 2-core test machine (at N = 1024 it took 95 s, 0.09 s
-# per iteration). Its first attempt gets a 1-minute limit (sbatch -t 1), and SLURM
-# ends it 60 to about 95 s after it starts, as the controller checks the limits
-# every 30 s. The retry gets 10 minutes, ample for what is left.
+# The time-limit test trains one deep circles network. At N = 2048 it takes about
+# 1,500 L-BFGS iterations before its line search stalls short of the tolerance,
+# about 4 minutes on the 2-core test machine (0.18 s per iteration). Its first
+# attempt gets a 1-minute limit (sbatch -t 1), and SLURM ends it 60 to about 95 s
+# after it starts, as the controller checks the limits every 30 s. The retry gets
+# 10 minutes, ample for what is left.
 TIME_LIMIT_ITERATIONS = 3000
 TIME_LIMIT_DEPTH = 2048
 TIME_LIMIT_RUNTIME = "train_resnet:runtime=1 if attempt == 1 else 10"

@@ -105,7 +105,7 @@ def build_results(root: Path) -> Path:
                 "--out-prefix", str(results / "analysis" / DATASET / study), "--fit-min-depth", "4", "--no-progress")
 
     thresholds = root / "thresholds.json"
-    thresholds.write_text(json.dumps({"fit_min_depth": 4}))
+    thresholds.write_text(json.dumps({"fit_min_depth": 4, "forward_fit_min_depth": 4}))
     run_cli("claims", "--analysis-dir", str(results / "analysis"), "--forward-dir", str(results / "forward"),
             "--datasets", DATASET, "--thresholds", str(thresholds), "--out-prefix", str(results / "analysis" / "claims"))
 

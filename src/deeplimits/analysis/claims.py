@@ -167,6 +167,7 @@ class _DatasetJudge:
         self.dataset = dataset
         self.thresholds = thresholds
         self.fit_min_depth = int(thresholds["fit_min_depth"])
+        self.forward_fit_min_depth = int(thresholds["forward_fit_min_depth"])
         self._studies: dict[str, StudyResults | None] = {}
 
     def study(self, name: str) -> StudyResults | None:
@@ -185,8 +186,8 @@ class _DatasetJudge:
             return inconclusive(f"{self.dataset}: forward consistency", self.dataset, f"{path} not found (run deeplimits forward-check)")
         arrays = read_npz(path, required=("depth", "state_error", "energy_gap"))
         low, high = self.thresholds["forward_order"]
-        state = fit_order(arrays["depth"], arrays["state_error"], self.fit_min_depth)
-        energy = fit_order(arrays["depth"], arrays["energy_gap"], self.fit_min_depth)
+        state = fit_order(arrays["depth"], arrays["state_error"], self.forward_fit_min_depth)
+        energy = fit_order(arrays["depth"], arrays["energy_gap"], self.forward_fit_min_depth)
         return all_of(f"{self.dataset}: C1", self.dataset, [
             order_check(f"{self.dataset}: state error order", self.dataset, state, low, high),
             # The claim is convergence at the Euler rate. A faster energy gap does not
@@ -239,26 +240,61 @@ class _DatasetJudge:
         return all_of(f"{self.dataset}: C4", self.dataset, checks)
 
     def _branch_checks(self, results: StudyResults, quantity: str, label: str, low: float, estimate_key: str | None) -> list[Check]:
-        """Order checks of one quantity for every branch reached at enough depths of the fit range."""
-        checks = []
+        """Order checks of one quantity, one per branch with enough usable depths of the fit range.
+
+        A branch that restarts reach at fewer than MIN_FIT_POINTS depths of the fit range,
+        or whose series loses points to exclusions (a restart that changes branch between
+        N and 2N, a value within the limit's error), is skipped with a log line while
+        another branch gives a fit; without any such branch the check is INCONCLUSIVE.
+        """
+        checks, skipped = [], []
         for branch in results.rates["branches"]:
             name = f"{self.dataset} {results.study}: branch {branch['branch']} {label}"
-            fit = refit(branch["rates"][quantity], self.fit_min_depth)
-            represented = sum(
-                depth >= self.fit_min_depth and restart is not None
-                for depth, restart in zip(branch["series"]["depth"], branch["series"]["restart"])
-            )
-            if represented < MIN_FIT_POINTS:
-                logger.info("%s: skipped, minimisers at only %d depths of the fit range", name, represented)
-                continue
             reason = _limit_problem(branch, estimate_key)
-            checks.append(inconclusive(name, self.dataset, reason) if reason else order_check(name, self.dataset, fit, low))
-        if not checks:
-            checks.append(inconclusive(
-                f"{self.dataset} {results.study}: {label}", self.dataset,
-                f"no branch has converged minimisers at {MIN_FIT_POINTS} depths >= {self.fit_min_depth}",
-            ))
-        return checks
+            fit = refit(branch["rates"][quantity], self.fit_min_depth)
+            if reason:
+                checks.append(inconclusive(name, self.dataset, reason))
+            elif fit.sufficient:
+                checks.append(order_check(name, self.dataset, fit, low))
+            else:
+                skipped.append(order_check(name, self.dataset, fit, low))
+        return self._unless_all_skipped(results, label, checks, skipped)
+
+    def _branch_ratio_checks(self, results: StudyResults, quantity: str, label: str, bound: float) -> list[Check]:
+        """Check that max/min of one quantity over each branch's minimisers of the fit range is at most ``bound``.
+
+        Per branch rather than per restart: a restart that changes branch between depths
+        changes its seminorm too, with every minimiser's seminorm bounded. Branches are
+        skipped as in :meth:`_branch_checks`.
+        """
+        checks, skipped = [], []
+        for branch in results.rates["branches"]:
+            name = f"{self.dataset} {results.study}: branch {branch['branch']} {label}"
+            fit = branch["rates"][quantity]
+            points = [
+                (depth, value)
+                for depth, value in zip(fit["depths"], fit["values"])
+                if depth >= self.fit_min_depth and value is not None and value > 0
+            ]
+            if len(points) < MIN_FIT_POINTS:
+                skipped.append(inconclusive(name, self.dataset, (
+                    f"minimisers at {len(points)} depth{'' if len(points) == 1 else 's'} >= {self.fit_min_depth}; "
+                    f"a ratio needs {MIN_FIT_POINTS}"
+                )))
+                continue
+            values = [value for _, value in points]
+            checks.append(value_check(name, self.dataset, max(values) / min(values), -math.inf, bound, depths=[depth for depth, _ in points]))
+        return self._unless_all_skipped(results, label, checks, skipped)
+
+    def _unless_all_skipped(self, results: StudyResults, label: str, checks: list[Check], skipped: list[Check]) -> list[Check]:
+        """Return ``checks``, or the skipped branches' INCONCLUSIVE checks when no branch was checked."""
+        for check in skipped:
+            logger.info("skipped, too few usable depths: %s", check.evidence)
+        if checks:
+            return checks
+        if skipped:
+            return skipped
+        return [inconclusive(f"{self.dataset} {results.study}: {label}", self.dataset, "the analysis has no branch")]
 
     def _lowest_energy_check(self, results: StudyResults, order_min: float) -> Check:
         """Order check of ``|min E_N - min E_inf|`` over the depths where the searches agree.
@@ -301,29 +337,28 @@ class _DatasetJudge:
         baseline = self.study("baseline")
         if baseline is None:
             return self._missing("compactness", "baseline")
-        checks = self._ratio_checks(baseline, "seminorm", "seminorm max/min ratio", "max_over_min", self.thresholds["seminorm_ratio_max"], at_least=False)
+        checks = self._branch_ratio_checks(baseline, "seminorm", "seminorm max/min ratio", self.thresholds["seminorm_ratio_max"])
         return all_of(f"{self.dataset}: C5", self.dataset, checks)
 
     def c9(self) -> Check:
         baseline = self.study("baseline")
         if baseline is None:
             return self._missing("regularity", "baseline")
-        checks = self._ratio_checks(
-            baseline, "max_second_difference", "max second difference max/min ratio", "max_over_min",
-            self.thresholds["second_difference_ratio_max"], at_least=False,
+        checks = self._branch_ratio_checks(
+            baseline, "max_second_difference", "max second difference max/min ratio", self.thresholds["second_difference_ratio_max"],
         )
         return all_of(f"{self.dataset}: C9", self.dataset, checks)
 
-    def _ratio_checks(self, results: StudyResults, quantity: str, label: str, kind: str, bound: float, at_least: bool) -> list[Check]:
-        """Check a ratio of one quantity per restart, over its converged models of the fit range.
+    def _growth_checks(self, results: StudyResults) -> list[Check]:
+        """Check per restart that the seminorm grows: last over first value of its converged models of the fit range.
 
-        ``kind`` is "max_over_min" (bounded) or "last_over_first" (growth); with
-        ``at_least`` the ratio must be at least ``bound``, otherwise at most.
+        Per restart rather than per branch, because without the ODE limit there are no branches.
         """
+        bound = self.thresholds["growth_ratio_min"]
         checks = []
         for entry in results.rates["restart_rates"]:
-            name = f"{self.dataset} {results.study}: restart {entry['restart']} {label}"
-            fit = entry["rates"][quantity]
+            name = f"{self.dataset} {results.study}: restart {entry['restart']} seminorm growth ratio"
+            fit = entry["rates"]["seminorm"]
             points = [
                 (depth, value)
                 for depth, value, converged in zip(fit["depths"], fit["values"], entry["converged"])
@@ -337,9 +372,7 @@ class _DatasetJudge:
                 )))
                 continue
             values = [value for _, value in points]
-            ratio = max(values) / min(values) if kind == "max_over_min" else values[-1] / values[0]
-            low, high = (bound, math.inf) if at_least else (-math.inf, bound)
-            checks.append(value_check(name, self.dataset, ratio, low, high, depths=[depth for depth, _ in points]))
+            checks.append(value_check(name, self.dataset, values[-1] / values[0], bound, math.inf, depths=[depth for depth, _ in points]))
         return checks
 
     # --- C6, C7: settings without the ODE limit -----------------------------------------
@@ -356,9 +389,7 @@ class _DatasetJudge:
 
     def _not_converging(self, results: StudyResults) -> Check:
         """Check for seminorm growth or non-decaying Cauchy differences, in any restart."""
-        growth = self._ratio_checks(
-            results, "seminorm", "seminorm growth ratio", "last_over_first", self.thresholds["growth_ratio_min"], at_least=True,
-        )
+        growth = self._growth_checks(results)
         cauchy = []
         for entry in results.rates["restart_rates"]:
             name = f"{self.dataset} {results.study}: restart {entry['restart']} Cauchy difference order"
@@ -381,21 +412,26 @@ class _DatasetJudge:
 
     def _constant_limit(self, q2: StudyResults) -> Check:
         """Check that for q = 2 the variation in t shrinks and the energy approaches the constant-parameter minimum."""
-        variation = []
-        for entry in q2.rates["restart_rates"]:
-            name = f"{self.dataset} scaling_q2: restart {entry['restart']} seminorm order"
-            variation.append(order_check(name, self.dataset, refit(entry["rates"]["seminorm"], self.fit_min_depth), self.thresholds["variation_order_min"]))
+        variation_min = self.thresholds["variation_order_min"]
+        if q2.rates["has_limit"]:
+            # Per branch of the constant-parameter problem, as for the baseline's C5 and C9:
+            # a restart that changes branch between depths changes its variation too.
+            variation = self._branch_checks(q2, "seminorm", "seminorm order", variation_min, None)
+        else:
+            variation = []
+            for entry in q2.rates["restart_rates"]:
+                name = f"{self.dataset} scaling_q2: restart {entry['restart']} seminorm order"
+                variation.append(order_check(name, self.dataset, refit(entry["rates"]["seminorm"], self.fit_min_depth), variation_min))
         if not q2.rates["has_limit"]:
             energy = [inconclusive(f"{self.dataset} scaling_q2: energy gap", self.dataset, "no constant-parameter limit (analyse with --limit-dir)")]
         else:
-            order_min = self.thresholds["constant_energy_order_min"]
-            energy = [self._lowest_energy_check(q2, order_min)]
-            energy += self._branch_checks(q2, "energy_gap", "energy gap order", order_min, "energy_error_estimate")
+            # The claim is about min E_N against the constant-parameter problem's minimum.
+            energy = [self._lowest_energy_check(q2, self.thresholds["constant_energy_order_min"])]
         return all_of(f"{self.dataset}: q = 2 forces constant parameters", self.dataset, variation + energy)
 
     def _like_alpha_zero(self, q0: StudyResults) -> Check:
         """Check that for q = 0 seminorms grow, or min E_N stays below the baseline's min E_inf by a margin."""
-        growth = self._ratio_checks(q0, "seminorm", "seminorm growth ratio", "last_over_first", self.thresholds["growth_ratio_min"], at_least=True)
+        growth = self._growth_checks(q0)
         baseline = self.study("baseline")
         name = f"{self.dataset} scaling_q0: energy deficit below the baseline limit"
         if baseline is None or not baseline.rates["has_limit"]:

@@ -59,7 +59,7 @@ def plot_forward_consistency(tree: ResultsTree, datasets: Sequence[str]) -> Figu
     """Plot the state error and the energy gap at fixed smooth parameters against N (C1).
 
     One panel per quantity, one line per data set, each with its observed order fitted
-    from the depths at or above the verdicts' ``fit_min_depth``.
+    from the depths at or above the verdicts' ``forward_fit_min_depth``.
     """
     available = {name: tree.consistency(name) for name in datasets}
     available = {name: arrays for name, arrays in available.items() if arrays is not None}
@@ -78,7 +78,7 @@ def plot_forward_consistency(tree: ResultsTree, datasets: Sequence[str]) -> Figu
         all_depths, all_values = [], []
         for name, arrays in available.items():
             depths, values = arrays["depth"], arrays[quantity]
-            fit = fit_order(depths, values, tree.fit_min_depth() or 1).to_dict()
+            fit = fit_order(depths, values, tree.fit_min_depth("forward_fit_min_depth") or 1).to_dict()
             plot_series(panel, depths, values, colours[name], f"{name}: {order_text(fit)}", fit.get("fit_depths"))
             plot_fitted_line(panel, fit, colours[name])
             all_depths += list(depths)

@@ -104,11 +104,15 @@ class ResultsTree:
         path = self.root / "analysis" / "claims.json"
         return self._cached(("claims_document",), lambda: _optional(path, read_json))
 
-    def fit_min_depth(self) -> int | None:
-        """Return the smallest depth of the fit range that the claim verdicts used, if known."""
+    def fit_min_depth(self, key: str = "fit_min_depth") -> int | None:
+        """Return the smallest depth of the fit range that the claim verdicts used, if known.
+
+        ``key`` is ``"fit_min_depth"`` for the trained models or ``"forward_fit_min_depth"``
+        for the forward check at fixed parameters.
+        """
         document = self.claims_document()
-        if document and "fit_min_depth" in (document.get("thresholds") or {}):
-            return int(document["thresholds"]["fit_min_depth"])
+        if document and key in (document.get("thresholds") or {}):
+            return int(document["thresholds"][key])
         return None
 
     def fit(self, fit: dict | None) -> dict | None:

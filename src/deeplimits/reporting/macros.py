@@ -121,7 +121,7 @@ def _forward_order(tree: ResultsTree, name: str) -> str:
     arrays = tree.consistency(name)
     if arrays is None:
         return MISSING
-    return _order_with_interval(fit_order(arrays["depth"], arrays["state_error"], tree.fit_min_depth() or 1).to_dict())
+    return _order_with_interval(fit_order(arrays["depth"], arrays["state_error"], tree.fit_min_depth("forward_fit_min_depth") or 1).to_dict())
 
 
 def _recovery_order(tree: ResultsTree, name: str, branch: dict) -> str:
