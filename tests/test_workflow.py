@@ -442,19 +442,6 @@ def test_changed_threshold_reruns_only_claims(smoke_run):
     assert set(plan) == downstream_rules() | {"write_thresholds"}, sorted(plan)
 
 
-@pytest.mark.slow
-def test_changed_checkpoint_interval_reruns_nothing(smoke_run):
-    # The interval changes when checkpoints are written, never the results, so it is
-    # left out of the rules' params; Snakemake's default rerun triggers see no change.
-    workdir, _ = smoke_run
-    (workdir / "change.yaml").write_text("checkpoint_seconds: 7\n")
-    try:
-        output = check_success(snakemake(workdir, "-n", "--configfile", SMOKE_CONFIG, "change.yaml"))
-    finally:
-        (workdir / "change.yaml").unlink()
-    assert "Nothing to be done" in output, output[-2000:]
-
-
 # --- the Snakemake report ----------------------------------------------------
 
 

@@ -13,6 +13,7 @@ rule solve_limit:
         options=get_limit_options,
         out_dir=lambda wildcards, output: os.path.dirname(output.solution),
         checkpoint_dir="results/checkpoints/limit/{dataset}/{study}",
+        checkpoint_seconds=config["checkpoint_seconds"],
         device=config["device"],
     log:
         "results/logs/solve_limit/{dataset}/{study}/restart{restart}.log",
@@ -29,7 +30,7 @@ rule solve_limit:
         "deeplimits solve-limit --data {input.data} --restart {wildcards.restart} "
         "{params.options} --device {params.device} --threads {threads} --no-progress "
         "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} "
-        "--checkpoint-seconds {config[checkpoint_seconds]} > {log} 2>&1"
+        "--checkpoint-seconds {params.checkpoint_seconds} > {log} 2>&1"
 
 
 # The smooth starts can miss a continuum branch that the networks reach; a solve started
@@ -45,6 +46,7 @@ rule solve_limit_from_deepest:
         options=get_limit_options,
         out_dir=lambda wildcards, output: os.path.dirname(output.solution),
         checkpoint_dir="results/checkpoints/limit/{dataset}/{study}/from_deepest",
+        checkpoint_seconds=config["checkpoint_seconds"],
         device=config["device"],
     log:
         "results/logs/solve_limit_from_deepest/{dataset}/{study}/restart{restart}.log",
@@ -61,4 +63,4 @@ rule solve_limit_from_deepest:
         "deeplimits solve-limit --data {input.data} --restart {wildcards.restart} --start-from {input.model} "
         "{params.options} --device {params.device} --threads {threads} --no-progress "
         "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} "
-        "--checkpoint-seconds {config[checkpoint_seconds]} > {log} 2>&1"
+        "--checkpoint-seconds {params.checkpoint_seconds} > {log} 2>&1"

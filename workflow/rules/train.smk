@@ -20,6 +20,7 @@ rule train_resnet:
         options=get_train_options,
         out_dir=lambda wildcards, output: os.path.dirname(output.models[0]),
         checkpoint_dir="results/checkpoints/{dataset}/{study}/N{depth}",
+        checkpoint_seconds=config["checkpoint_seconds"],
         restarts=config["restarts"],
         device=config["device"],
     log:
@@ -38,4 +39,4 @@ rule train_resnet:
         "--restarts {params.restarts} {params.options} "
         "--device {params.device} --threads {threads} --no-progress "
         "--out-dir {params.out_dir} --checkpoint-dir {params.checkpoint_dir} "
-        "--checkpoint-seconds {config[checkpoint_seconds]} > {log} 2>&1"
+        "--checkpoint-seconds {params.checkpoint_seconds} > {log} 2>&1"
