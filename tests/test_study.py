@@ -204,7 +204,7 @@ def test_claims_run_on_analysis(trained, baseline):
     run("forward-check", "--data", data, "--depths", *map(str, DEPTHS), "--out", str(trained / "forward" / "moons" / "consistency.npz"),
         "--no-progress", "--device", "cpu", "--degree", "4", "--rtol", "1e-9", "--atol", "1e-9")
     thresholds = trained / "thresholds.json"
-    thresholds.write_text(json.dumps({"fit_min_depth": 4}))
+    thresholds.write_text(json.dumps({"fit_min_depth": 4, "forward_fit_min_depth": 4}))
     run("claims", "--analysis-dir", str(trained / "analysis"), "--forward-dir", str(trained / "forward"), "--datasets", "moons",
         "--thresholds", str(thresholds), "--out-prefix", str(trained / "analysis" / "claims"))
 

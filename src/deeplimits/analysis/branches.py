@@ -63,7 +63,12 @@ class Branch:
 
     @property
     def restarts(self) -> list[int]:
-        return sorted(solution.restart for solution in self.solutions)
+        """Return the restarts whose continuum solves reached this branch, each once.
+
+        A restart has two solves, from the smooth start and from its deepest network, and
+        both may reach the same branch.
+        """
+        return sorted({solution.restart for solution in self.solutions})
 
     @property
     def energy(self) -> float:
