@@ -218,8 +218,8 @@ def write_report_workflow(workdir: Path) -> None:
     (workdir / "workflow" / "rules").mkdir(parents=True)
     shutil.copy2(REPO / "workflow" / "rules" / "paper.smk", workdir / "workflow" / "rules")
     (workdir / "Snakefile").write_text(
-        f"FIGURES = {FIGURE_NAMES!r}\n"
-        f"TABLES = {TABLE_NAMES!r}\n"
+        f"FIGURES = {list(FIGURE_NAMES)!r}\n"
+        f"TABLES = {list(TABLE_NAMES)!r}\n"
         'DATASETS = ["moons"]\n\n'
         'include: "workflow/rules/paper.smk"\n\n'
         "rule all:\n"

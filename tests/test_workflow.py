@@ -175,18 +175,23 @@ def test_gpu_resource_follows_device(tmp_path):
 
 
 INVALID_CONFIGS = {
-    "unknown top-level key": ("epochs: 10\n", r"'epochs' was unexpected"),
-    "unknown energy key": ("energy: {alpah: 0.1}\n", r"'alpah' was unexpected"),
-    "negative depth": ("depths: [-4, 8]\n", r"-4 is less than the minimum of 1[\s\S]*instance\['depths'\]"),
-    "zero restarts": ("restarts: 0\n", r"0 is less than the minimum of 1[\s\S]*instance\['restarts'\]"),
+    "unknown top-level key": ("epochs: 10\n", r"invalid config at the top level: .*'epochs' was unexpected\); the valid keys here are \[.*'depths'"),
+    "unknown energy key": ("energy: {alpah: 0.1}\n", r"invalid config at energy: .*'alpah' was unexpected\); the valid keys here are \[.*'alpha'"),
+    "negative depth": ("depths: [-4, 8]\n", r"invalid config at depths.0: -4 is less than the minimum of 1"),
+    "zero restarts": ("restarts: 0\n", r"invalid config at restarts: 0 is less than the minimum of 1"),
     "unknown data set": ("datasets: {mnist: {n_samples: 10}}\n", r"'mnist' is not one of"),
     "unknown study": ("studies: {dropout: {limit: none}}\n", r"'dropout' was unexpected"),
     "unknown limit": ("studies: {baseline: {limit: exact}}\n", r"'exact' is not one of"),
-    "unknown claims key": ("claims: {energy_order: 2}\n", r"'energy_order' was unexpected"),
+    "unknown claims key": ("claims: {energy_order: 2}\n", r"invalid config at claims: .*'energy_order' was unexpected"),
     "override of a depth outside the grid": (
         "depth_overrides: {32: {optimiser: {max_iter: 5}}}\n",
         r"depth_overrides has depths \[32\]",
     ),
+    "state dimension below the features": ("datasets: {moons: {state_dim: 1}}\n", r"datasets.moons.state_dim is 1, less than the 2 features"),
+    "more principal components than features": ("datasets: {moons: {pca_dim: 5}}\n", r"datasets.moons.pca_dim is 5, but moons has 2 features"),
+    "fit range beyond the depths": ("claims: {fit_min_depth: 64}\n", r"claims.fit_min_depth is 64, but only \[\] of depths \[4, 8, 16\]"),
+    "forward fit range beyond the forward depths": ("forward: {depths: [4, 8, 16]}\n", r"claims.forward_fit_min_depth is 64"),
+    "reversed range": ("claims: {forward_order: [1.2, 0.8]}\n", r"claims.forward_order is \[1.2, 0.8\], but it must be \[low, high\] with low < high"),
 }  # fmt: skip
 
 

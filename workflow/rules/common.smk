@@ -54,6 +54,43 @@ if config["studies"]["baseline"]["limit"] != "ode":
         "forward and recovery checks need the baseline's continuum problem: set it to ode"
     )
 
+
+# Feature counts d of the named data sets before PCA, to check state_dim >= d before any
+# job runs. A `file` data set's d is known only once make_data reads the file.
+FEATURE_COUNTS = {"moons": 2, "circles": 2, "spirals": 2, "blobs": 2, "iris": 4, "wine": 13, "breast_cancer": 30, "digits": 64}
+for name, options in config["datasets"].items():
+    features = FEATURE_COUNTS.get(name)
+    if features is None:
+        continue
+    if options.get("pca_dim") is not None and options["pca_dim"] > features:
+        raise ValueError(
+            f"datasets.{name}.pca_dim is {options['pca_dim']}, but {name} has {features} features; "
+            f"set it between 1 and {features}, or null to keep every feature"
+        )
+    features = options.get("pca_dim") or features
+    if options.get("state_dim") is not None and options["state_dim"] < features:
+        raise ValueError(
+            f"datasets.{name}.state_dim is {options['state_dim']}, less than the {features} features "
+            f"of {name}; set it to {features} or more, or null for n = d"
+        )
+
+
+def check_fit_range(key, fit_min_depth, depths, depths_key):
+    """Raise unless at least 3 depths lie at or above a fit range's smallest depth."""
+    usable = [depth for depth in depths if depth >= fit_min_depth]
+    if len(usable) < 3:
+        raise ValueError(
+            f"claims.{key} is {fit_min_depth}, but only {usable} of {depths_key} {depths} lie at or "
+            f"above it, and an order fit needs 3; lower claims.{key} or add deeper depths"
+        )
+
+
+check_fit_range("fit_min_depth", config["claims"]["fit_min_depth"], DEPTHS, "depths")
+check_fit_range("forward_fit_min_depth", config["claims"]["forward_fit_min_depth"], FORWARD_DEPTHS, "forward.depths")
+for key, bounds in config["claims"].items():
+    if isinstance(bounds, list) and len(bounds) == 2 and not bounds[0] < bounds[1]:
+        raise ValueError(f"claims.{key} is {bounds}, but it must be [low, high] with low < high")
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
     study="|".join(STUDIES),
