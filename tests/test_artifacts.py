@@ -7,7 +7,7 @@ import stat
 import numpy as np
 import pytest
 
-from deeplimits.artifacts import atomic_path, provenance, read_json, read_npz, write_json, write_npz
+from deeplimits.artifacts import UnreadableArtifactError, atomic_path, provenance, read_json, read_npz, write_json, write_npz
 
 
 def test_npz_roundtrip_without_pickle(tmp_path):
@@ -76,3 +76,17 @@ def test_provenance_lists_versions():
     assert record["packages"]["torchdiffeq"]
     assert record["device"] == "cpu"
     json.dumps(record)
+
+
+@pytest.mark.parametrize("content", [b"", b"not an archive\n", b"PK\x03\x04truncated"], ids=["empty", "text", "truncated zip"])
+def test_unreadable_npz_named_with_fix(tmp_path, content):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(content)
+
+    with pytest.raises(UnreadableArtifactError, match=r"broken\.npz is not a readable \.npz file .*write it again"):
+        read_npz(path)
+
+
+def test_missing_npz_stays_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_npz(tmp_path / "absent.npz")

@@ -1,6 +1,7 @@
 """Tests of the deeplimits command line on a small problem."""
 
 import json
+import signal
 import subprocess
 import sys
 
@@ -141,3 +142,50 @@ def test_parser_loads_no_plotting_or_data_generation_code():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == []
+
+
+@pytest.mark.parametrize("option", ["--threads", "--checkpoint-seconds", "--checkpoint-iterations"])
+def test_non_positive_counts_rejected(tmp_path, moons_file, option):
+    result = deeplimits("train", "--data", moons_file, "--depth", "4", "--out-dir", tmp_path / "out", option, "0")
+    assert result.returncode == 2
+    assert f"argument {option}: 0 is not positive" in result.stderr
+
+
+def test_out_dir_that_is_a_file_rejected_before_training(tmp_path, moons_file):
+    result = deeplimits("train", "--data", moons_file, "--depth", "4", "--out-dir", moons_file)
+    assert result.returncode == 1
+    assert "is a file, not a folder" in result.stderr
+    assert "training N=" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [
+    ["claims", "--datasets", "moons", "--analysis-dir", "{missing}", "--forward-dir", "{missing}", "--out-prefix", "{tmp}/claims"],
+    ["figure", "regularity", "--datasets", "moons", "--results", "{missing}", "--out-prefix", "{tmp}/figure"],
+    ["table", "claims", "--datasets", "moons", "--results", "{missing}", "--out-prefix", "{tmp}/table"],
+    ["macros", "--datasets", "moons", "--results", "{missing}", "--out", "{tmp}/macros.tex"],
+], ids=["claims", "figure", "table", "macros"])
+def test_missing_input_folder_fails(tmp_path, command):
+    # An empty result from a mistyped folder would look like a finished one.
+    arguments = [part.format(missing=tmp_path / "missing", tmp=tmp_path) for part in command]
+    assert main(arguments) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_ends_training_with_resume_hint(tmp_path, moons_file):
+    # A batch system's time limit sends SIGTERM: one line on resuming, and no result file.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deeplimits.cli", "train", "--data", str(moons_file), "--depth", "1024",
+         "--tolerance", "1e-12", "--max-iter", "100000", "--no-progress", "--out-dir", str(tmp_path / "out")],
+        stderr=subprocess.PIPE, text=True,
+    )
+    for line in process.stderr:
+        if "training N=1024" in line:
+            break
+    process.send_signal(signal.SIGTERM)
+    stderr = process.stderr.read()
+    process.wait(timeout=60)
+
+    assert process.returncode == 143
+    assert "terminated by SIGTERM; run the same command again" in stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()

@@ -197,6 +197,7 @@ def test_figure_needs_datasets(tmp_path):
 
 
 def test_figure_command_writes_files(tmp_path):
+    (tmp_path / "empty").mkdir()
     status = main(["figure", "compute_cost", "--results", str(tmp_path / "empty"), "--datasets", "moons",
                    "--out-prefix", str(tmp_path / "figures" / "compute_cost")])
 

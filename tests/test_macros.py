@@ -138,6 +138,7 @@ def test_macros_reject_bad_dataset_name(tmp_path):
 
 
 def test_macros_command_without_results(tmp_path):
+    (tmp_path / "empty").mkdir()
     status = main(["macros", "--results", str(tmp_path / "empty"), "--datasets", "moons",
                    "--out", str(tmp_path / "tables" / "macros.tex")])
     text = (tmp_path / "tables" / "macros.tex").read_text()

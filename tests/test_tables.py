@@ -199,6 +199,7 @@ def test_table_unknown_name_rejected(tmp_path):
 
 
 def test_table_command_writes_files(tmp_path):
+    (tmp_path / "empty").mkdir()
     status = main(["table", "compute_cost", "--results", str(tmp_path / "empty"), "--datasets", "moons",
                    "--out-prefix", str(tmp_path / "tables" / "compute_cost")])
 

@@ -54,6 +54,20 @@ def test_checkpoint_resume_in_process(tmp_path):
         assert torch.equal(getattr(resumed.params, name), getattr(uninterrupted.params, name)), name
 
 
+def test_unreadable_checkpoint_is_ignored(tmp_path, caplog):
+    # A checkpoint damaged after it was written must not block the run: it starts over.
+    checkpoint = tmp_path / "restart0.npz"
+    checkpoint.write_text("garbage")
+    uninterrupted = train_moons(8)
+
+    with caplog.at_level("WARNING", logger="deeplimits.training"):
+        restarted = train_moons(8, checkpoint=checkpoint, checkpoint_iterations=5)
+
+    assert restarted.resumed_from_iteration == 0
+    assert "ignoring checkpoint" in caplog.text
+    assert torch.equal(restarted.params.K, uninterrupted.params.K)
+
+
 @pytest.fixture
 def moons_file(tmp_path):
     path = tmp_path / "moons.npz"

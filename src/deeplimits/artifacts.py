@@ -14,6 +14,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from contextlib import contextmanager
 from importlib import metadata
@@ -31,7 +32,12 @@ __all__ = [
     "write_json",
     "read_json",
     "provenance",
+    "UnreadableArtifactError",
 ]
+
+
+class UnreadableArtifactError(ValueError):
+    """An artifact file that exists but cannot be read: truncated, corrupt or of another format."""
 
 
 @contextmanager
@@ -96,9 +102,23 @@ def read_npz(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[st
         If ``path`` does not exist.
     KeyError
         If one of ``required`` is missing; the message lists the arrays that are there.
+    UnreadableArtifactError
+        If ``path`` is not an ``.npz`` archive of plain arrays: truncated, of another
+        format, or holding pickled objects, which are never loaded.
     """
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        # numpy reads a file without the .npy or .npz signature as a pickle, and then
+        # suggests allow_pickle=True, which this project never uses.
+        reason = "not an archive of plain arrays" if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+        raise UnreadableArtifactError(
+            f"{path} is not a readable .npz file of arrays ({reason}); write it again with the "
+            "deeplimits command that makes it"
+        ) from error
 
     missing = [name for name in required if name not in arrays]
     if missing:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -25,6 +26,22 @@ from .settings import ACTIVATIONS, LOSSES
 logger = logging.getLogger("deeplimits")
 
 __all__ = ["main", "build_parser"]
+
+
+def _positive(kind):
+    """Return an argparse type that parses ``kind`` and rejects values <= 0 with the value in the message."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} is not positive; pass a value > 0")
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
 
 
 def _add_energy_options(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +87,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--data", type=Path, required=True, help="data set file written by `deeplimits make-data` (.npz)")
     group.add_argument("--settings", type=Path, help="YAML file with sections energy, optimiser, initialisation, continuum")
     group.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to compute; auto takes CUDA when present (default auto)")
-    group.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice)")
+    group.add_argument("--threads", type=_positive(int), help="CPU threads for torch (default: torch's choice)")
     group.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -99,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--restarts", type=int, default=1, help="number R of starts; writes restart0..restart{R-1} (default 1)")
     train.add_argument("--out-dir", type=Path, required=True, help="folder of restart{r}.npz and restart{r}.json")
     train.add_argument("--checkpoint-dir", type=Path, help="folder of L-BFGS checkpoints; a rerun resumes from them")
-    train.add_argument("--checkpoint-seconds", type=float, default=30.0, help="seconds between checkpoints (default 30)")
-    train.add_argument("--checkpoint-iterations", type=int, help="write a checkpoint every this many iterations instead")
+    train.add_argument("--checkpoint-seconds", type=_positive(float), default=30.0, help="seconds between checkpoints (default 30)")
+    train.add_argument("--checkpoint-iterations", type=_positive(int), help="write a checkpoint every this many iterations instead")
     for add in (_add_energy_options, _add_optimiser_options, _add_initialisation_options):
         add(train)
     train.set_defaults(handler=commands.train)
@@ -119,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     solve.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True, help="estimate the error by refinement (default on)")
     solve.add_argument("--checkpoint-dir", type=Path, help="folder of L-BFGS checkpoints; a rerun resumes from them")
-    solve.add_argument("--checkpoint-seconds", type=float, default=30.0, help="seconds between checkpoints (default 30)")
+    solve.add_argument("--checkpoint-seconds", type=_positive(float), default=30.0, help="seconds between checkpoints (default 30)")
     for add in (_add_energy_options, _add_optimiser_options, _add_initialisation_options, _add_continuum_options):
         add(solve)
     solve.set_defaults(handler=commands.solve_limit)
@@ -145,13 +162,33 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=arguments.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    # SIGTERM, which a batch system sends at a job's time limit, ends the run as Ctrl-C does:
+    # with one line on how to resume, and without writing a result.
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         arguments.handler(arguments)
     except (ValueError, TypeError, KeyError, FileNotFoundError, FloatingPointError, yaml.YAMLError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         logger.error("%s failed: %s", arguments.command, message)
         return 1
+    except (KeyboardInterrupt, Terminated) as interruption:
+        logger.error(
+            "%s %s; run the same command again to continue (train and solve-limit resume "
+            "from their last checkpoint)", arguments.command,
+            "terminated by SIGTERM" if isinstance(interruption, Terminated) else "interrupted",
+        )
+        return 143 if isinstance(interruption, Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+class Terminated(Exception):
+    """Raised in the main thread when the process receives SIGTERM."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
 
 
 if __name__ == "__main__":

@@ -77,6 +77,11 @@ def choose_device(name: str) -> torch.device:
 
 def _prepare(arguments: argparse.Namespace):
     """Load the data and the energy settings shared by train, solve-limit and forward-check."""
+    # Checked before any work: a long training that cannot save its result is lost.
+    for option in ("out_dir", "checkpoint_dir"):
+        folder = getattr(arguments, option, None)
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise ValueError(f"--{option.replace('_', '-')} {folder} is a file, not a folder; pass a folder path")
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
     device = choose_device(arguments.device)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .artifacts import read_npz, write_npz
+from .artifacts import UnreadableArtifactError, read_npz, write_npz
 from .metric import SobolevMetric, metric_weights
 from .optimise import LBFGSState, OptimisationResult, minimise, start
 from .regularisers import split_parameters
@@ -245,7 +245,13 @@ def _load_checkpoint(path: Path, fingerprint: str, device) -> LBFGSState | None:
     if not path.exists():
         return None
 
-    arrays = read_npz(path)
+    try:
+        arrays = read_npz(path)
+    except UnreadableArtifactError as error:
+        # Checkpoints are written atomically, so this one was damaged afterwards. The run
+        # can always start over, which loses time and nothing else.
+        logger.warning("ignoring checkpoint %s and starting from the beginning: %s", path, error)
+        return None
     if str(arrays.get("fingerprint")) != fingerprint:
         logger.warning("ignoring checkpoint %s: it was written for other data or settings", path)
         return None

@@ -68,6 +68,10 @@ def run_claims(arguments: argparse.Namespace) -> None:
     from .claims import CLAIM_COLUMNS, evaluate_claims
     from .thresholds import load_thresholds
 
+    # A wrong folder would give a valid-looking table in which every claim is INCONCLUSIVE.
+    for option, folder in (("--analysis-dir", arguments.analysis_dir), ("--forward-dir", arguments.forward_dir)):
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{option} {folder} is not a folder; pass the folder that `deeplimits analyse` or `forward-check` wrote to")
     thresholds = load_thresholds(arguments.thresholds, arguments.schema)
     verdicts = evaluate_claims(arguments.analysis_dir, arguments.forward_dir, arguments.datasets, thresholds)
 

@@ -144,6 +144,11 @@ def analyse_study(
     if without_twin:
         logger.warning("depths %s have no depth 2N among %s, so their Cauchy differences stay empty", without_twin, depths)
     settings = _shared_settings(models)
+    if settings.state_dim < dataset.n_features:
+        raise ValueError(
+            f"the models in {models_dir} have state dimension {settings.state_dim}, fewer than the "
+            f"{dataset.n_features} features of data set {dataset.name!r}; pass the --data file they were trained on"
+        )
     geometry = Geometry.of(dataset, settings)
     x_test = torch.as_tensor(dataset.padded(settings.state_dim).x_test, dtype=torch.float64)
 

@@ -40,6 +40,12 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", nargs="+", required=True, help="data set names to include")
 
 
+def _check_results(arguments: argparse.Namespace) -> None:
+    # A wrong folder would give an empty figure or table that looks like a finished one.
+    if not arguments.results.is_dir():
+        raise FileNotFoundError(f"--results {arguments.results} is not a folder; pass the workflow's results folder")
+
+
 def _quiet_font_subsetting() -> None:
     # fontTools logs every table it prunes at INFO while matplotlib embeds fonts in a PDF.
     logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -49,6 +55,7 @@ def run_figure(arguments: argparse.Namespace) -> None:
     """Handle ``deeplimits figure``."""
     from .figures import make_figure
 
+    _check_results(arguments)
     _quiet_font_subsetting()
     make_figure(arguments.name, arguments.results, arguments.datasets, arguments.out_prefix)
 
@@ -57,6 +64,7 @@ def run_table(arguments: argparse.Namespace) -> None:
     """Handle ``deeplimits table``."""
     from .tables import make_table
 
+    _check_results(arguments)
     make_table(arguments.name, arguments.results, arguments.datasets, arguments.out_prefix)
 
 
@@ -64,4 +72,5 @@ def run_macros(arguments: argparse.Namespace) -> None:
     """Handle ``deeplimits macros``."""
     from .macros import write_macros
 
+    _check_results(arguments)
     write_macros(arguments.results, arguments.datasets, arguments.out)
