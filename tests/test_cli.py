@@ -135,7 +135,7 @@ def test_settings_file_and_options_combine(tmp_path, moons_file):
 def test_parser_loads_no_plotting_or_data_generation_code():
     # Every job of the workflow starts the command line. Importing scikit-learn,
     # matplotlib, pandas and torchdiffeq's scipy wrapper with it would cost each of the
-    # hundreds of training jobs about 1.5 s; the subcommands that need them import them.
+    # hundreds of training jobs about 1.5 s, so the subcommands that need them import them.
     code = (
         "import sys; from deeplimits.cli import build_parser; build_parser(); "
         "print(' '.join(m for m in ('sklearn', 'matplotlib', 'pandas', 'scipy', 'torchdiffeq', 'jsonschema') if m in sys.modules))"
@@ -151,7 +151,7 @@ def test_non_positive_counts_rejected(tmp_path, moons_file, option):
     assert f"argument {option}: 0 is not positive" in result.stderr
 
 
-def test_out_dir_that_is_a_file_rejected_before_training(tmp_path, moons_file):
+def test_out_dir_file_rejected(tmp_path, moons_file):
     result = deeplimits("train", "--data", moons_file, "--depth", "4", "--out-dir", moons_file)
     assert result.returncode == 1
     assert "is a file, not a folder" in result.stderr

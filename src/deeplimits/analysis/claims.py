@@ -242,10 +242,11 @@ class _DatasetJudge:
     def _branch_checks(self, results: StudyResults, quantity: str, label: str, low: float, estimate_key: str | None) -> list[Check]:
         """Order checks of one quantity, one per branch with enough usable depths of the fit range.
 
-        A branch that restarts reach at fewer than MIN_FIT_POINTS depths of the fit range,
-        or whose series loses points to exclusions (a restart that changes branch between
-        N and 2N, a value within the limit's error), is skipped with a log line while
-        another branch gives a fit; without any such branch the check is INCONCLUSIVE.
+        Some branches have too few usable depths of the fit range: restarts reach them at
+        fewer than MIN_FIT_POINTS depths, or exclusions remove points (a restart that
+        changes branch between N and 2N, a value within the limit's error). Such a branch
+        is skipped with a log line while another branch gives a fit. Without any such
+        branch the check is INCONCLUSIVE.
         """
         checks, skipped = [], []
         for branch in results.rates["branches"]:
