@@ -189,3 +189,18 @@ def test_sigterm_ends_training_with_resume_hint(tmp_path, moons_file):
     assert "terminated by SIGTERM; run the same command again" in stderr
     assert "Traceback" not in stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_make_data_output_must_be_npz(tmp_path):
+    assert main(["make-data", "--dataset", "moons", "--out", str(tmp_path / "moons.csv")]) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_malformed_settings_file_named(tmp_path, moons_file, caplog):
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("energy: [1, 2\n")
+
+    status = main(["train", "--data", str(moons_file), "--depth", "4", "--settings", str(settings), "--out-dir", str(tmp_path / "out")])
+
+    assert status == 1
+    assert f"settings file {settings} is not valid YAML" in caplog.text

@@ -41,7 +41,10 @@ def read_settings_file(path: Path | None) -> dict[str, dict]:
     """Read a settings YAML file and reject unknown sections by name."""
     if path is None:
         return {}
-    content = yaml.safe_load(Path(path).read_text()) or {}
+    try:
+        content = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ValueError(f"settings file {path} is not valid YAML: {error}") from error
     if not isinstance(content, dict):
         raise ValueError(f"{path}: expected a mapping with sections {sorted(SECTIONS)}, got {type(content).__name__}")
     unknown = sorted(set(content) - set(SECTIONS))
@@ -106,6 +109,8 @@ def _prepare(arguments: argparse.Namespace):
 
 def make_data(arguments: argparse.Namespace) -> None:
     """Generate a data set and write it with a JSON summary."""
+    if arguments.out.suffix != ".npz":
+        raise ValueError(f"--out {arguments.out} must end in .npz, the format the file is written in")
     dataset = make_dataset(
         arguments.dataset,
         n_samples=arguments.n_samples,
