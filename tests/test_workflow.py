@@ -9,7 +9,12 @@ report share that run.
 import csv
 import json
 import math
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +22,7 @@ import pytest
 import yaml
 
 from deeplimits.reporting.names import FIGURE_NAMES, TABLE_NAMES
-from workflow_runs import SMOKE_CONFIG, check_success, copy_workflow, snakemake
+from workflow_runs import SMOKE_CONFIG, SMOKE_TIMEOUT_S, check_success, copy_workflow, snakemake, tool_environment
 
 # The workflow lists these names again in workflow/rules/common.smk; the planned-jobs
 # tests below fail when the two lists differ.
@@ -189,8 +194,6 @@ INVALID_CONFIGS = {
     ),
     "state dimension below the features": ("datasets: {moons: {state_dim: 1}}\n", r"datasets.moons.state_dim is 1, less than the 2 features"),
     "more principal components than features": ("datasets: {moons: {pca_dim: 5}}\n", r"datasets.moons.pca_dim is 5, but moons has 2 features"),
-    "fit range beyond the depths": ("claims: {fit_min_depth: 64}\n", r"claims.fit_min_depth is 64, but only \[\] of depths \[4, 8, 16\]"),
-    "forward fit range beyond the forward depths": ("forward: {depths: [4, 8, 16]}\n", r"claims.forward_fit_min_depth is 64"),
     "reversed range": ("claims: {forward_order: [1.2, 0.8]}\n", r"claims.forward_order is \[1.2, 0.8\], but it must be \[low, high\] with low < high"),
 }  # fmt: skip
 
@@ -204,6 +207,18 @@ def test_invalid_config_is_rejected(tmp_path, case):
     assert result.returncode != 0, f"{case}: accepted\n{result.stdout[-2000:]}"
     assert re.search(message, result.stdout), f"{case}: message does not name {message}:\n{result.stdout[-2000:]}"
     assert "Job stats" not in result.stdout
+
+
+@pytest.mark.parametrize("text, message", [
+    ("claims: {fit_min_depth: 64}\n", r"claims.fit_min_depth is 64, but only \[\] of depths \[4, 8, 16\]"),
+    ("forward: {depths: [4, 8, 16]}\n", r"claims.forward_fit_min_depth is 64, but only \[\] of forward.depths"),
+], ids=["trained depths", "forward depths"])
+def test_short_fit_range_warns(tmp_path, text, message):
+    # Too few depths for an order fit is a valid run whose verdicts will be INCONCLUSIVE.
+    workdir = copy_workflow(tmp_path / "short")
+    (workdir / "short.yaml").write_text(text)
+    output = check_success(snakemake(workdir, "-n", "--configfile", SMOKE_CONFIG, "short.yaml"))
+    assert re.search(message, output), output[-2000:]
 
 
 # --- the smoke run -----------------------------------------------------------
@@ -445,6 +460,45 @@ def test_changed_threshold_reruns_only_claims(smoke_run):
     workdir, _ = smoke_run
     plan = rerun_plan(workdir, "claims: {disagreement_max: 0.1}\n")
     assert set(plan) == downstream_rules() | {"write_thresholds"}, sorted(plan)
+
+
+# --- a killed run ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_checkpoint(tmp_path):
+    # README: after a killed Snakemake, `--unlock`, then the same command with
+    # --rerun-incomplete. The kill lands after restart 0 of the training job is written
+    # and while restart 1 has a checkpoint; circles at N = 512 takes hundreds of L-BFGS
+    # iterations per restart, about 10 s each here.
+    workdir = copy_workflow(tmp_path / "killed")
+    config = yaml.safe_load((workdir / SMOKE_CONFIG).read_text())
+    config.update(datasets={"circles": {"n_samples": 200, "noise": 0.05, "state_dim": 3}}, depths=[512], restarts=2, checkpoint_seconds=1)
+    config["optimiser"].update(tolerance=1e-12, max_iter=200)
+    (workdir / "killed.yaml").write_text(yaml.safe_dump(config))
+    models = workdir / "results/models/circles/baseline/N512"
+    checkpoint = workdir / "results/checkpoints/circles/baseline/N512/restart1.npz"
+    arguments = (f"{models.relative_to(workdir)}/restart1.npz", "--cores", "1", "--configfile", "killed.yaml")
+
+    run = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", *arguments], cwd=workdir, env=tool_environment(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + SMOKE_TIMEOUT_S
+    while not ((models / "restart0.npz").exists() and checkpoint.exists()):
+        assert run.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline, "restart 1 wrote no checkpoint"
+        time.sleep(0.1)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert not (models / "restart1.npz").exists()
+
+    check_success(snakemake(workdir, "--unlock", *arguments))
+    check_success(snakemake(workdir, "--rerun-incomplete", *arguments, timeout=SMOKE_TIMEOUT_S))
+
+    metrics = json.loads((models / "restart1.json").read_text())
+    assert metrics["resumed_from_iteration"] > 0
+    assert metrics["iterations"] > metrics["resumed_from_iteration"]
 
 
 # --- the Snakemake report ----------------------------------------------------

@@ -5,6 +5,8 @@ import json
 import os
 import shlex
 
+from snakemake.logging import logger
+
 DATASETS = sorted(config["datasets"])
 STUDIES = sorted(config["studies"])
 DEPTHS = sorted(config["depths"])
@@ -76,12 +78,17 @@ for name, options in config["datasets"].items():
 
 
 def check_fit_range(key, fit_min_depth, depths, depths_key):
-    """Raise unless at least 3 depths lie at or above a fit range's smallest depth."""
+    """Warn unless at least 3 depths lie at or above a fit range's smallest depth.
+
+    A warning, not an error: a grid of one or two depths is a valid run, only its order
+    fits come out INCONCLUSIVE.
+    """
     usable = [depth for depth in depths if depth >= fit_min_depth]
     if len(usable) < 3:
-        raise ValueError(
-            f"claims.{key} is {fit_min_depth}, but only {usable} of {depths_key} {depths} lie at or "
-            f"above it, and an order fit needs 3; lower claims.{key} or add deeper depths"
+        logger.warning(
+            f"WARNING: claims.{key} is {fit_min_depth}, but only {usable} of {depths_key} {depths} lie "
+            f"at or above it, and an order fit needs 3, so the claims that fit orders will be "
+            f"INCONCLUSIVE; lower claims.{key} or add deeper depths"
         )
 
 
