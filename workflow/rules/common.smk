@@ -94,6 +94,9 @@ def check_fit_range(key, fit_min_depth, depths, depths_key):
 
 check_fit_range("fit_min_depth", config["claims"]["fit_min_depth"], DEPTHS, "depths")
 check_fit_range("forward_fit_min_depth", config["claims"]["forward_fit_min_depth"], FORWARD_DEPTHS, "forward.depths")
+# deeplimits.analysis.thresholds checks this too, but only in the claims job at the end of
+# a run. The workflow itself does not import the package, because with --use-conda only
+# the jobs' environment has it.
 for key, bounds in config["claims"].items():
     if isinstance(bounds, list) and len(bounds) == 2 and not bounds[0] < bounds[1]:
         raise ValueError(f"claims.{key} is {bounds}, but it must be [low, high] with low < high")

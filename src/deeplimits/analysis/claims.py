@@ -251,14 +251,14 @@ class _DatasetJudge:
         checks, skipped = [], []
         for branch in results.rates["branches"]:
             name = f"{self.dataset} {results.study}: branch {branch['branch']} {label}"
-            reason = _limit_problem(branch, estimate_key)
             fit = refit(branch["rates"][quantity], self.fit_min_depth)
-            if reason:
-                checks.append(inconclusive(name, self.dataset, reason))
-            elif fit.sufficient:
-                checks.append(order_check(name, self.dataset, fit, low))
-            else:
+            reason = _limit_problem(branch, estimate_key)
+            if not fit.sufficient:
                 skipped.append(order_check(name, self.dataset, fit, low))
+            elif reason:
+                checks.append(inconclusive(name, self.dataset, reason))
+            else:
+                checks.append(order_check(name, self.dataset, fit, low))
         return self._unless_all_skipped(results, label, checks, skipped)
 
     def _branch_ratio_checks(self, results: StudyResults, quantity: str, label: str, bound: float) -> list[Check]:
