@@ -1,6 +1,8 @@
 """Tests of the deeplimits command line on a small problem."""
 
+import io
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 
 from deeplimits.artifacts import read_npz
-from deeplimits.cli import main
+from deeplimits.cli import Terminated, main
 
 
 def deeplimits(*arguments):
@@ -182,13 +184,29 @@ def test_sigterm_ends_training_with_resume_hint(tmp_path, moons_file):
         if "training N=1024" in line:
             break
     process.send_signal(signal.SIGTERM)
-    stderr = process.stderr.read()
-    process.wait(timeout=60)
+    stderr = process.communicate(timeout=120)[1]
 
     assert process.returncode == 143
     assert "terminated by SIGTERM; run the same command again" in stderr
     assert "Traceback" not in stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_during_logging_propagates():
+    # The signal often arrives while the line that announces training is being logged.
+    # Logging handlers swallow any Exception raised there, so Terminated must not be one.
+    class TerminatedStream(io.StringIO):
+        def write(self, text):
+            raise Terminated()
+
+    logger = logging.getLogger("deeplimits.test_sigterm")
+    handler = logging.StreamHandler(TerminatedStream())
+    logger.addHandler(handler)
+    try:
+        with pytest.raises(Terminated):
+            logger.error("training N=1024 restart 0")
+    finally:
+        logger.removeHandler(handler)
 
 
 def test_make_data_output_must_be_npz(tmp_path):

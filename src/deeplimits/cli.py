@@ -183,8 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-class Terminated(Exception):
-    """Raised in the main thread when the process receives SIGTERM."""
+class Terminated(BaseException):
+    """Raised in the main thread when the process receives SIGTERM.
+
+    It derives from ``BaseException``, as ``KeyboardInterrupt`` does, because the signal can
+    arrive while ``logging`` writes a record and ``logging`` swallows any ``Exception`` there.
+    """
 
 
 def _raise_terminated(signum, frame) -> None:
