@@ -22,7 +22,7 @@ def rosenbrock(x):
     x = x.detach().requires_grad_(True)
     value = 100 * (x[1] - x[0] ** 2) ** 2 + (1 - x[0]) ** 2
     (gradient,) = torch.autograd.grad(value, x)
-    return float(value), gradient
+    return float(value.detach()), gradient
 
 
 def test_quadratic_reaches_tolerance():
