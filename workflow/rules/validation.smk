@@ -8,18 +8,19 @@ import yaml
 from snakemake.utils import validate
 
 
-def check_config(instance, schema_file, prefix=""):
+def check_config(instance, schema_file, prefix=()):
     """Raise one short error, with the key's path and a fix, for the first schema violation.
 
     Snakemake's own message quotes the whole schema and config, a thousand lines in which
-    the one that matters is hard to find.
+    the one that matters is hard to find. ``prefix`` is the key path of ``instance`` in
+    the config, such as ``("claims",)``.
     """
     with open(os.path.join(workflow.basedir, schema_file)) as stream:
         schema = yaml.safe_load(stream)
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
     if error is None:
         return
-    path = ".".join(str(part) for part in (*prefix.split(".")[:-1], *error.absolute_path) if part != "")
+    path = ".".join(str(part) for part in (*prefix, *error.absolute_path))
     message = error.message
     if error.validator == "additionalProperties":
         message += f"; the valid keys here are {sorted(error.schema.get('properties', {}))}"
@@ -30,5 +31,5 @@ def check_config(instance, schema_file, prefix=""):
 # defaults) from this file's folder.
 check_config(config, "workflow/schemas/config.schema.yaml")
 validate(config, "../schemas/config.schema.yaml")
-check_config(config["claims"], "workflow/schemas/claims.schema.yaml", prefix="claims.")
+check_config(config["claims"], "workflow/schemas/claims.schema.yaml", prefix=("claims",))
 validate(config["claims"], "../schemas/claims.schema.yaml")

@@ -418,16 +418,15 @@ class _DatasetJudge:
             # Per branch of the constant-parameter problem, as for the baseline's C5 and C9:
             # a restart that changes branch between depths changes its variation too.
             variation = self._branch_checks(q2, "seminorm", "seminorm order", variation_min, None)
+
+            # The claim is about min E_N against the constant-parameter problem's minimum.
+            energy = [self._lowest_energy_check(q2, self.thresholds["constant_energy_order_min"])]
         else:
             variation = []
             for entry in q2.rates["restart_rates"]:
                 name = f"{self.dataset} scaling_q2: restart {entry['restart']} seminorm order"
                 variation.append(order_check(name, self.dataset, refit(entry["rates"]["seminorm"], self.fit_min_depth), variation_min))
-        if not q2.rates["has_limit"]:
             energy = [inconclusive(f"{self.dataset} scaling_q2: energy gap", self.dataset, "no constant-parameter limit (analyse with --limit-dir)")]
-        else:
-            # The claim is about min E_N against the constant-parameter problem's minimum.
-            energy = [self._lowest_energy_check(q2, self.thresholds["constant_energy_order_min"])]
         return all_of(f"{self.dataset}: q = 2 forces constant parameters", self.dataset, variation + energy)
 
     def _like_alpha_zero(self, q0: StudyResults) -> Check:
