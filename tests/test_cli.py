@@ -193,8 +193,9 @@ def test_sigterm_ends_training_with_resume_hint(tmp_path, moons_file):
 
 
 def test_sigterm_during_logging_propagates():
-    # The signal often arrives while the line that announces training is being logged.
-    # Logging handlers swallow any Exception raised there, so Terminated must not be one.
+    # The signal can arrive while the line that announces training is being logged.
+    # Logging handlers print any Exception raised there and carry on, so Terminated must
+    # not be one.
     class TerminatedStream(io.StringIO):
         def write(self, text):
             raise Terminated()

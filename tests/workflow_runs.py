@@ -52,7 +52,8 @@ def snakemake(workdir: Path, *arguments: str, timeout: int = DRY_RUN_TIMEOUT_S, 
     """Run Snakemake in ``workdir`` and return the finished process, stderr merged into stdout.
 
     ``timeout -k`` sends SIGKILL 30 s after SIGTERM, because Snakemake waits for its
-    running jobs after SIGTERM; the exit status is then 124 and fails the test here.
+    running jobs after SIGTERM. The exit status is then 124, which fails the test here,
+    or 137 after SIGKILL, which fails the caller's check of the exit status.
     """
     command = ["timeout", "-k", "30", str(timeout), sys.executable, "-m", "snakemake", *arguments]
     result = subprocess.run(

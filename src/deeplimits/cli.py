@@ -187,7 +187,8 @@ class Terminated(BaseException):
     """Raised in the main thread when the process receives SIGTERM.
 
     It derives from ``BaseException``, as ``KeyboardInterrupt`` does, because the signal can
-    arrive while ``logging`` writes a record and ``logging`` swallows any ``Exception`` there.
+    arrive while a ``logging`` handler writes a record. The handler passes any ``Exception``
+    raised there to ``handleError``, which prints it and carries on.
     """
 
 
